@@ -1,0 +1,109 @@
+"""`jtel/dialler-contacts`: contacts of one jtel dialler campaign, keyed by UserData."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconcile.kinds import KindSpec, register
+from reconcile.kinds.rules import DATETIME, check_e164, check_email
+from reconcile.model import Action
+
+PHONES = tuple(f"PhoneNumber{i}" for i in range(1, 7))
+
+# Writable fields and their maximum lengths (jtel's import scheme; None = unlimited).
+LENGTHS: Mapping[str, int | None] = {
+    "UserData": 64, "Client": 64, "Service": 64, "ReferenceNumber": 64, "Name": 64,
+    "FirstName": 64, "Salutation": 16, "Title": 16, "Company": 64, "Address": 64,
+    "PostalCode": 10, "City": 64, "Country": 64, "Region": 256, "AccountOwner": 64,
+    "AccountBank": 32, "AccountNationalBankCode": 10, "AccountBIC": 11, "AccountNumber": 20,
+    "AccountIBAN": 34, **{p: 32 for p in PHONES}, "FaxNumber": 32, "Email": 256,
+    "Website": None, "Comment": None, "ReservedUsersUID": 32, "FollowUpUsersUID": 32,
+    "Manufacturer": 64, "Model": 64, "Tag": 64, "ExternalSystemLink": 256,
+}  # fmt: skip
+DATETIMES = ("FollowUpDateTime", "dtBeginDate", "dtEndDate")
+NUMBERS = ("Amount",)
+WRITABLE = (*LENGTHS, *DATETIMES, *NUMBERS)
+
+# Fields the dialler changes as it works; never managed, never drift.
+SERVER_MANAGED = frozenset(
+    {
+        "ID", "DiallerContactsID", "DiallerCampaignsID", "ClientsID", "dtImported", "dtNextTry",
+        "bLastResultMailbox", "LastAcdAgentEndReasonsID", "ResultCodesID", "ResultCodesExportKey",
+        "bLocked", "RandomSortOrder",
+        *(f"nTriesPhoneNumber{i}" for i in range(1, 7)),
+        *(f"nPhoneNumber{i}LastCause" for i in range(1, 7)),
+        *(f"bPhoneNumber{i}Invalid" for i in range(1, 7)),
+        *(f"PhoneNumber{i}LastAcdAgentEndReasonsID" for i in range(1, 7)),
+    }
+)  # fmt: skip
+
+
+def _string(n: int | None) -> dict[str, Any]:
+    s: dict[str, Any] = {"type": ["string", "null"]}
+    if n is not None:
+        s["maxLength"] = n
+    return s
+
+
+ITEM_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "required": ["UserData", "Name"],
+    "additionalProperties": False,
+    "properties": {
+        **{k: _string(n) for k, n in LENGTHS.items()},
+        "UserData": {"type": "string", "minLength": 1, "maxLength": 64},
+        "Name": {"type": "string", "minLength": 1, "maxLength": 64},
+        **{k: {"type": ["string", "null"]} for k in DATETIMES},
+        "Amount": {"type": ["number", "null"]},
+        "locked": {"type": "boolean"},
+        "reset_token": {"type": ["string", "integer"]},
+    },
+}
+
+SCOPE_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "maxProperties": 1,
+    "properties": {
+        "id": {"type": "integer", "minimum": 1},
+        "name": {"type": "string", "minLength": 1},
+    },
+}
+
+
+def check_item(item: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if not any(item.get(p) for p in PHONES):
+        out.append(("Name", "a dialler contact needs at least one of PhoneNumber1..PhoneNumber6"))
+    for p in (*PHONES, "FaxNumber"):
+        out += check_e164(p, item.get(p))
+    out += check_email("Email", item.get("Email"))
+    for d in DATETIMES:
+        v = item.get(d)
+        if isinstance(v, str) and not DATETIME.match(v):
+            out.append((d, f"{v!r} is not a datetime in the form YYYY-MM-DDTHH:mm:ss"))
+    return out
+
+
+def check_collection(items: Sequence[Mapping[str, Any]]) -> list[tuple[int, str, str]]:
+    return []
+
+
+DIALLER_CONTACTS = register(
+    KindSpec(
+        name="jtel/dialler-contacts",
+        key_field="UserData",
+        item_schema=ITEM_SCHEMA,
+        scope_field="campaign",
+        scope_schema=SCOPE_SCHEMA,
+        toggles={"locked": (Action.LOCK, Action.UNLOCK)},
+        triggers={"reset_token": Action.RESET},
+        personal_fields=frozenset(
+            {"Name", "FirstName", "Address", "Email", "AccountIBAN", "AccountNumber", "FaxNumber", *PHONES}
+        ),
+        check_item=check_item,
+        check_collection=check_collection,
+    )
+)

@@ -1,0 +1,1 @@
+"""Reading reconcile.yaml and manifest files into checked, located values."""

@@ -1,0 +1,228 @@
+"""Frozen values the rest of reconcile passes around: addresses, records, changes, plans.
+
+Nothing here does I/O. Field values are JSON values (str, int, float, bool,
+None, lists and dicts of them); mappings handed to these classes are never
+mutated afterwards.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT_VERSION = 1
+
+JSON = Any  # a JSON value
+
+
+class Action(enum.StrEnum):
+    """What a change does. Order of the members is the order changes are applied in."""
+
+    FORGET = "forget"  # in state, gone at the vendor (or no longer managed): state only
+    DELETE = "delete"
+    UPDATE = "update"
+    ADOPT = "adopt"  # a live record with our key that state does not know yet
+    CREATE = "create"
+    UNLOCK = "unlock"
+    LOCK = "lock"
+    RESET = "reset"
+
+    @property
+    def phase(self) -> int:
+        return _PHASES[self]
+
+    @property
+    def symbol(self) -> str:
+        return _SYMBOLS[self]
+
+    @property
+    def writes_vendor(self) -> bool:
+        return self is not Action.FORGET and self is not Action.ADOPT
+
+
+_PHASES = {a: i for i, a in enumerate(Action)}
+# Lock, unlock and reset run after creates and updates, which may supply the id they act on.
+_PHASES[Action.UNLOCK] = _PHASES[Action.LOCK] = _PHASES[Action.RESET] = len(Action)
+_SYMBOLS = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.DELETE: "-",
+    Action.ADOPT: "<",
+    Action.FORGET: "x",
+    Action.LOCK: "L",
+    Action.UNLOCK: "U",
+    Action.RESET: "R",
+}
+
+
+class Prune(enum.StrEnum):
+    MANAGED = "managed"
+    ALL = "all"
+    NONE = "none"
+
+
+class Status(enum.StrEnum):
+    OK = "ok"
+    UNCERTAIN = "uncertain"  # a write was sent and its outcome is unknown
+
+
+def escape_part(part: str) -> str:
+    """Address parts may hold any text; `/` is written `%2F` (and `%` as `%25`)."""
+    return part.replace("%", "%25").replace("/", "%2F")
+
+
+def make_address(provider: str, resource: str, scope: str | None, key: str) -> str:
+    parts = [provider, resource] + ([scope] if scope else []) + [key]
+    return "/".join(escape_part(p) for p in parts)
+
+
+def address_matches(address: str, target: str) -> bool:
+    """`--target` selects an address or every address below a prefix."""
+    return address == target or address.startswith(target.rstrip("/") + "/")
+
+
+def fingerprint(fields: Mapping[str, JSON]) -> str:
+    """A short stable hash of a record's fields, to tell whether it moved since a plan."""
+    raw = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(raw.encode(), digest_size=10).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """One declared item: its key, the fields the manifest owns, and where it was written."""
+
+    key: str
+    fields: Mapping[str, JSON]
+    origin: str  # "file:line:col"
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """One record as the vendor holds it now, with fields named as in manifests."""
+
+    key: str
+    remote_id: str
+    fields: Mapping[str, JSON]
+
+
+@dataclass(frozen=True, slots=True)
+class StateEntry:
+    """What reconcile knows of one managed record."""
+
+    address: str
+    provider: str
+    kind: str
+    scope: str
+    key: str
+    remote_id: str | None
+    fields: Mapping[str, JSON]  # managed fields as last applied
+    status: Status = Status.OK
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """One manifest document: a provider, a kind, a scope and its declared items."""
+
+    provider: str
+    kind: str
+    scope: str  # display form used in addresses ("" when the kind has no scope)
+    scope_ref: Mapping[str, JSON]  # the scope as written: {"name": "Outbound Sales"}, {"id": 538}
+    prune: Prune
+    prevent_destroy: bool
+    items: tuple[Desired, ...]
+    origin: str
+    options: Mapping[str, JSON] = field(default_factory=dict)
+
+    @property
+    def resource(self) -> str:
+        return self.kind.split("/", 1)[1]
+
+    @property
+    def prefix(self) -> str:
+        return make_address(self.provider, self.resource, self.scope or None, "")[:-1]
+
+    def address(self, key: str) -> str:
+        return make_address(self.provider, self.resource, self.scope or None, key)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    name: str
+    before: JSON
+    after: JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One step of a plan."""
+
+    address: str
+    action: Action
+    provider: str
+    kind: str
+    scope: str
+    key: str
+    remote_id: str | None
+    fields: tuple[FieldChange, ...] = ()
+    after: Mapping[str, JSON] | None = None  # managed fields once applied (None for delete)
+    live_fingerprint: str | None = None  # of the live record the change was planned against
+    origin: str = ""
+
+    @property
+    def sort_key(self) -> tuple[int, str, str]:
+        return (self.action.phase, self.address, self.action.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A value tied to the state it was computed from (lineage, serial)."""
+
+    lineage: str
+    serial: int
+    changes: tuple[Change, ...]
+    warnings: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    unobservable: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    created_at: str = ""
+
+    def summary(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action}
+        for c in self.changes:
+            counts[c.action.value] += 1
+        return counts
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+class DriftClass(enum.StrEnum):
+    PENDING = "pending"  # git changed, not yet applied
+    CHANGED_OUTSIDE = "changed_outside"  # live differs from what we last applied
+    UNMANAGED = "unmanaged"  # live records in a pruned scope no manifest declares
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    address: str
+    drift_class: DriftClass
+    fields: tuple[FieldChange, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DriftReport:
+    drift: tuple[Drift, ...]
+    unobservable: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def summary(self) -> dict[str, int]:
+        counts = {c.value: 0 for c in DriftClass}
+        for d in self.drift:
+            counts[d.drift_class.value] += 1
+        return counts
