@@ -1,0 +1,78 @@
+"""The `reconcile` command: a thin click shell over the engine.
+
+Exit codes are decided here and only here: 0 success and nothing to do,
+1 any error (click's own usage errors included), 2 changes present
+(`plan --detailed-exitcode`) or drift found (`drift`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from reconcile import redact
+from reconcile.cli.common import Context, echo_err, setup_logging
+from reconcile.errors import ReconcileError
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="reconcile")
+@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=str), default=".", show_default=True,
+              help="Run as if started in this project folder.")  # fmt: skip
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Path of reconcile.yaml (default: DIR/reconcile.yaml).")  # fmt: skip
+@click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set or output is not a terminal).")
+@click.option("--debug", is_flag=True, help="Log every vendor request (method, path, status, time) to stderr; never credentials.")
+@click.pass_context
+def cli(ctx: click.Context, directory: str, config: str | None, no_color: bool, debug: bool) -> None:
+    """Contact-centre data as code: plan, apply and drift-check what each vendor holds."""
+    setup_logging(debug)
+    ctx.obj = Context.make(directory, config, no_color, debug)
+
+
+def _register() -> None:
+    from reconcile.cli import records, run, tools
+
+    for module in (run, records, tools):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: run the CLI and map every outcome to an exit code."""
+    sys.exit(run_cli(argv))
+
+
+def run_cli(argv: Sequence[str] | None = None) -> int:
+    try:
+        rv = cli.main(args=list(argv) if argv is not None else None, prog_name="reconcile", standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        # click would exit 2, which means "changes present" here: a typo in a cron job is not drift.
+        echo_err(redact.scrub(exc.format_message()))
+        if exc.ctx is not None:
+            echo_err(f"Try '{exc.ctx.command_path} --help' for help.")
+        return EXIT_ERROR
+    except click.exceptions.Abort:
+        echo_err("Aborted.")
+        return EXIT_ERROR
+    except click.ClickException as exc:
+        echo_err("Error: " + redact.scrub(exc.format_message()))
+        return EXIT_ERROR
+    except ReconcileError as exc:
+        echo_err("Error: " + redact.scrub(str(exc)))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        echo_err("Interrupted.")
+        return 130
+    except BrokenPipeError:
+        return EXIT_ERROR
+    if isinstance(rv, int):
+        return rv
+    return EXIT_OK

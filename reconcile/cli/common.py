@@ -1,0 +1,105 @@
+"""What every command shares: the context object, output that never leaks secrets, options."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconcile import redact
+from reconcile.config import Project, load_project
+from reconcile.engine import Engine
+from reconcile.state import open_project_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _ScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact.scrub(record.getMessage())
+        record.args = ()
+        return True
+
+
+def setup_logging(debug: bool) -> None:
+    root = logging.getLogger("reconcile")
+    root.handlers.clear()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_ScrubFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    root.propagate = False
+
+
+def echo(text: str = "", err: bool = False, nl: bool = True) -> None:
+    click.echo(redact.scrub(text), err=err, nl=nl)
+
+
+def echo_err(text: str) -> None:
+    echo(text, err=True)
+
+
+@dataclass
+class Context:
+    directory: Path
+    config: Path | None
+    color: bool
+    debug: bool
+
+    @classmethod
+    def make(cls, directory: str, config: str | None, no_color: bool, debug: bool) -> Context:
+        color = not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+        return cls(Path(directory), Path(config) if config else None, color, debug)
+
+    def project(self) -> Project:
+        return load_project(self.directory, self.config)
+
+    @contextmanager
+    def engine(self, parallelism: int | None = None) -> Iterator[Engine]:
+        project = self.project()
+        store = open_project_store(project)
+        engine = Engine(project, store, parallelism=parallelism)
+        try:
+            yield engine
+        finally:
+            engine.close()
+            store.close()
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def target_option(f: F) -> F:
+    return click.option(
+        "--target", "targets", multiple=True, metavar="ADDR",
+        help="Only this address, or every address below this prefix (repeatable).",
+    )(f)  # fmt: skip
+
+
+def parallelism_option(f: F) -> F:
+    return click.option(
+        "--parallelism", type=click.IntRange(1, 256), default=None,
+        help="Vendor writes in flight at once (default 10; each provider's concurrency also caps it).",
+    )(f)  # fmt: skip
+
+
+def format_option(f: F) -> F:
+    return click.option(
+        "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
+        help="Output format; json is versioned and described in specs/.",
+    )(f)  # fmt: skip
+
+
+def show_values_option(f: F) -> F:
+    return click.option(
+        "--show-values", is_flag=True,
+        help="Show personal data (names, numbers, e-mail) unmasked in markdown output.",
+    )(f)  # fmt: skip

@@ -1,0 +1,188 @@
+"""import, export, state and history: working with single records."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from reconcile import kinds
+from reconcile.cli.common import Context, echo, pass_ctx
+from reconcile.errors import UsageError
+from reconcile.model import Collection, Prune, StateEntry
+from reconcile.state import open_project_store
+
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+@click.command("import")
+@click.argument("address")
+@click.argument("remote_id")
+@click.option("--lock-timeout", type=click.FloatRange(0), default=0.0, help="Seconds to wait for another run's lock.")
+@pass_ctx
+def import_(ctx: Context, address: str, remote_id: str, lock_timeout: float) -> int:
+    """Adopt an existing vendor record: record REMOTE_ID in state as ADDRESS."""
+    with ctx.engine() as engine, engine.store.lock("import", timeout=lock_timeout):
+        entry = engine.import_record(address, remote_id)
+    echo(f"Imported {entry.address} (remote id {entry.remote_id}); {len(entry.fields)} managed field(s) recorded.")
+    return 0
+
+
+def _scope_ref(spec: kinds.KindSpec, scope: str | None) -> dict[str, Any]:
+    if spec.scope_field is None:
+        if scope:
+            raise UsageError(f"kind {spec.name} has no scope; drop --scope")
+        return {}
+    if not scope:
+        raise UsageError(f"kind {spec.name} needs --scope ({spec.scope_field})")
+    return {"id": int(scope)} if scope.isdigit() else {"name": scope}
+
+
+@click.command()
+@click.option("--provider", "provider_name", required=True, help="Provider name from reconcile.yaml.")
+@click.option("--kind", "kind_name", required=True, help="Kind, e.g. ciopulse/contacts.")
+@click.option("--scope", default=None, help="Scope: a jtel campaign id or name, a service, a channel.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write the manifest here instead of stdout.")
+@pass_ctx
+def export(ctx: Context, provider_name: str, kind_name: str, scope: str | None, out: Path | None) -> int:
+    """Write the live records of one scope as a manifest document."""
+    spec = kinds.get(kind_name)
+    if spec is None:
+        raise UsageError(f"unknown kind {kind_name!r}; known: {', '.join(kinds.all_kinds())}")
+    with ctx.engine() as engine:
+        prov = engine.provider(provider_name)
+        if prov.type != spec.provider_type:
+            raise UsageError(f"provider {provider_name!r} is of type {prov.type}, kind {kind_name} needs {spec.provider_type}")
+        if not prov.can_read:
+            raise UsageError(f"{prov.type} has no read API: there is nothing to export")
+        ref = _scope_ref(spec, scope)
+        coll = Collection(provider_name, kind_name, spec.scope_display(ref), ref, Prune.MANAGED, False, (), "--scope")
+        scope_id = prov.resolve_scope(coll)
+        live = prov.read(coll, scope_id)
+    items = []
+    for key in sorted(live.records):
+        rec = live.records[key]
+        item = {spec.key_field: key}
+        item.update({k: v for k, v in rec.fields.items() if v is not None and k in spec.item_schema.get("properties", {})})
+        items.append(item)
+    doc: dict[str, Any] = {"kind": kind_name, "provider": provider_name}
+    if spec.scope_field:
+        doc[spec.scope_field] = ref
+    doc["prune"] = "managed"
+    doc["items"] = items
+    text = f"# exported from {provider_name} by reconcile export\n" + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        echo(f"Wrote {len(items)} item(s) to {out}.", err=True)
+    else:
+        sys.stdout.write(text)
+    if live.duplicates:
+        echo(f"Warning: {len(live.duplicates)} key(s) are held more than once at the vendor and were exported once: {', '.join(sorted(live.duplicates))}", err=True)
+    return 0
+
+
+@click.group()
+def state() -> None:
+    """Inspect and edit the state: what reconcile manages."""
+
+
+@state.command("list")
+@click.option("--status", type=click.Choice(["ok", "uncertain"]), default=None, help="Only entries with this status.")
+@pass_ctx
+def state_list(ctx: Context, status: str | None) -> int:
+    """One line per managed record: address, remote id, status."""
+    store = open_project_store(ctx.project())
+    try:
+        for e in store.entries().values():
+            if status and e.status.value != status:
+                continue
+            echo(f"{e.address}\t{e.remote_id or '-'}\t{e.status.value}")
+    finally:
+        store.close()
+    return 0
+
+
+@state.command("show")
+@click.argument("address")
+@pass_ctx
+def state_show(ctx: Context, address: str) -> int:
+    """Everything state holds for one address, as JSON."""
+    store = open_project_store(ctx.project())
+    try:
+        e = store.get(address)
+        if e is None:
+            raise UsageError(f"{address}: not in the state (see `reconcile state list`)")
+        lineage, serial = store.lineage_serial()
+        echo(json.dumps(
+            {"address": e.address, "provider": e.provider, "kind": e.kind, "scope": e.scope, "key": e.key,
+             "remote_id": e.remote_id, "status": e.status.value, "fields": dict(e.fields), "lineage": lineage, "serial": serial},
+            indent=2, ensure_ascii=False,
+        ))  # fmt: skip
+    finally:
+        store.close()
+    return 0
+
+
+@state.command("rm")
+@click.argument("address")
+@pass_ctx
+def state_rm(ctx: Context, address: str) -> int:
+    """Forget ADDRESS; the vendor's record is left alone."""
+    store = open_project_store(ctx.project())
+    try:
+        with store.lock("state rm"):
+            if not store.remove(address):
+                raise UsageError(f"{address}: not in the state")
+    finally:
+        store.close()
+    echo(f"Removed {address} from the state; the vendor's record was not touched.")
+    return 0
+
+
+@state.command("mv")
+@click.argument("src")
+@click.argument("dst")
+@pass_ctx
+def state_mv(ctx: Context, src: str, dst: str) -> int:
+    """Move a record in the state to another address (a renamed key or scope)."""
+    with ctx.engine() as engine, engine.store.lock("state mv"):
+        e = engine.store.get(src)
+        if e is None:
+            raise UsageError(f"{src}: not in the state")
+        if engine.store.get(dst) is not None:
+            raise UsageError(f"{dst}: already in the state; remove it first")
+        coll, key = engine._collection_for(dst)
+        if coll.kind != e.kind or coll.provider != e.provider:
+            raise UsageError(f"{dst} is a {coll.provider} {coll.kind} address, {src} is {e.provider} {e.kind}")
+        engine.store.put(StateEntry(dst, coll.provider, coll.kind, coll.scope, key, e.remote_id, e.fields, e.status))
+        engine.store.remove(src)
+    echo(f"Moved {src} -> {dst}.")
+    return 0
+
+
+@click.command()
+@click.argument("address")
+@pass_ctx
+def history(ctx: Context, address: str) -> int:
+    """Print a record's call history, where the vendor offers one (jtel)."""
+    with ctx.engine() as engine:
+        coll, key = engine._collection_for(address)
+        prov = engine.provider(coll.provider)
+        scope_id = prov.resolve_scope(coll)
+        live = prov.read(coll, scope_id).records.get(key)
+        if live is None:
+            raise UsageError(f"{address}: the vendor holds no such record")
+        rows = prov.history(live, scope_id)
+    if not rows:
+        echo(f"{address}: no calls yet.")
+    for row in rows:
+        echo("  ".join(f"{k}={v}" for k, v in row.items()))
+    return 0
+
+
+COMMANDS = [import_, export, state, history]

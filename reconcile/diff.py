@@ -1,0 +1,200 @@
+"""Pure diffing: desired x live x state -> changes, and the drift classes.
+
+Records are matched by key in dicts; a record's managed fields are compared
+as a whole first and field by field only when they differ. Only fields the
+manifest writes are owned: anything else the vendor holds is never compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reconcile.kinds import KindSpec
+from reconcile.model import (
+    JSON,
+    Action,
+    Change,
+    Collection,
+    Desired,
+    Drift,
+    DriftClass,
+    FieldChange,
+    Live,
+    Prune,
+    StateEntry,
+    Status,
+    fingerprint,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionPlan:
+    changes: tuple[Change, ...]
+    managed_count: int  # records of this collection that state holds
+
+
+def _same(a: JSON, b: JSON) -> bool:
+    # JSON has one number type: 10 and 10.0 are the same value at the vendor.
+    if type(a) is not type(b) and isinstance(a, int | float) and isinstance(b, int | float):
+        return not isinstance(a, bool) and not isinstance(b, bool) and float(a) == float(b)
+    return bool(a == b)
+
+
+def field_changes(want: Mapping[str, JSON], have: Mapping[str, JSON]) -> list[FieldChange]:
+    """Field-level differences of the fields in `want` (a missing field counts as null)."""
+    return [FieldChange(k, have.get(k), v) for k, v in want.items() if not _same(have.get(k), v)]
+
+
+def split_fields(spec: KindSpec, fields: Mapping[str, JSON]) -> tuple[dict[str, JSON], dict[str, JSON], dict[str, JSON]]:
+    """(plain fields sent in bodies, toggles applied by actions, triggers kept in state)."""
+    plain: dict[str, JSON] = {}
+    toggles: dict[str, JSON] = {}
+    triggers: dict[str, JSON] = {}
+    for k, v in fields.items():
+        if k in spec.toggles:
+            toggles[k] = v
+        elif k in spec.triggers:
+            triggers[k] = v
+        else:
+            plain[k] = v
+    return plain, toggles, triggers
+
+
+def plan_collection(
+    coll: Collection,
+    spec: KindSpec,
+    live: Mapping[str, Live],
+    state: Mapping[str, StateEntry],
+) -> CollectionPlan:
+    """The changes that make the vendor hold `coll`; `state` is keyed by record key."""
+    changes: list[Change] = []
+
+    def change(action: Action, key: str, remote_id: str | None, fields: list[FieldChange] | tuple[FieldChange, ...] = (),
+               after: Mapping[str, JSON] | None = None, live_rec: Live | None = None, origin: str = "") -> None:  # fmt: skip
+        changes.append(
+            Change(
+                address=coll.address(key),
+                action=action,
+                provider=coll.provider,
+                kind=coll.kind,
+                scope=coll.scope,
+                key=key,
+                remote_id=remote_id,
+                fields=tuple(fields),
+                after=after,
+                live_fingerprint=fingerprint(live_rec.fields) if live_rec is not None else None,
+                origin=origin,
+            )
+        )
+
+    declared: set[str] = set()
+    for d in coll.items:
+        declared.add(d.key)
+        plain, toggles, triggers = split_fields(spec, d.fields)
+        after = dict(d.fields)
+        known = state.get(d.key)
+        have = live.get(d.key)
+        if have is None:
+            change(Action.CREATE, d.key, None, field_changes(plain, {}), after, origin=d.origin)
+            for name, want in toggles.items():
+                if want:
+                    change(spec.toggles[name][0], d.key, None, [FieldChange(name, False, True)], after, origin=d.origin)
+            continue
+        diffs = field_changes(plain, have.fields)
+        if known is None or known.status is not Status.OK:
+            change(Action.ADOPT, d.key, have.remote_id, diffs, after, have, d.origin)
+        elif diffs:
+            change(Action.UPDATE, d.key, have.remote_id, diffs, after, have, d.origin)
+        for name, want in toggles.items():
+            is_on = bool(have.fields.get(name, False))
+            if bool(want) != is_on:
+                on, off = spec.toggles[name]
+                change(on if want else off, d.key, have.remote_id, [FieldChange(name, is_on, bool(want))], after, have, d.origin)
+        if known is not None:
+            # A trigger fires once per new value; written for the first time on a record
+            # we already manage, it fires too. Adopted records only record it.
+            for name, want in triggers.items():
+                before = known.fields.get(name)
+                if name not in known.fields or not _same(before, want):
+                    change(spec.triggers[name], d.key, have.remote_id, [FieldChange(name, before, want)], after, have, d.origin)
+
+    for key, entry in state.items():
+        if key in declared:
+            continue
+        have = live.get(key)
+        if have is None:
+            change(Action.FORGET, key, entry.remote_id, (), None, origin=coll.origin)
+        elif coll.prune is Prune.NONE:
+            change(Action.FORGET, key, have.remote_id, (), None, have, coll.origin)
+        else:
+            change(Action.DELETE, key, have.remote_id, field_changes({}, {}), None, have, coll.origin)
+
+    if coll.prune is Prune.ALL:
+        for key, have in live.items():
+            if key not in declared and key not in state:
+                change(Action.DELETE, key, have.remote_id, (), None, have, coll.origin)
+
+    changes.sort(key=lambda c: c.sort_key)
+    return CollectionPlan(tuple(changes), len(state))
+
+
+def drift_collection(
+    coll: Collection,
+    spec: KindSpec,
+    live: Mapping[str, Live],
+    state: Mapping[str, StateEntry],
+) -> list[Drift]:
+    """Pending (declared, not applied), changed outside (live moved from what we applied)
+    and unmanaged (live records in a `prune: all` scope that nothing declares)."""
+    out: list[Drift] = []
+    declared: dict[str, Desired] = {d.key: d for d in coll.items}
+    for key, d in declared.items():
+        plain, toggles, _triggers = split_fields(spec, d.fields)
+        owned = {**plain, **toggles}
+        known = state.get(key)
+        have = live.get(key)
+        addr = coll.address(key)
+        if have is None:
+            if known is not None and known.status is Status.OK:
+                out.append(Drift(addr, DriftClass.CHANGED_OUTSIDE, (), "deleted at the vendor"))
+            else:
+                out.append(Drift(addr, DriftClass.PENDING, tuple(field_changes(owned, {})), "to be created"))
+            continue
+        live_fields = _with_toggles(have.fields, toggles)
+        outside: list[FieldChange] = []
+        pending: list[FieldChange] = []
+        for name, want in owned.items():
+            now = live_fields.get(name)
+            if known is not None and name in known.fields and not _same(now, known.fields[name]):
+                outside.append(FieldChange(name, known.fields[name], now))
+            elif not _same(now, want):
+                pending.append(FieldChange(name, now, want))
+        if outside:
+            out.append(Drift(addr, DriftClass.CHANGED_OUTSIDE, tuple(outside)))
+        if pending:
+            out.append(Drift(addr, DriftClass.PENDING, tuple(pending)))
+        elif known is None:
+            out.append(Drift(addr, DriftClass.PENDING, (), "to be adopted"))
+    for key, known in state.items():
+        if key in declared:
+            continue
+        addr = coll.address(key)
+        if key in live and coll.prune is not Prune.NONE:
+            out.append(Drift(addr, DriftClass.PENDING, (), "no longer declared: to be deleted"))
+        elif key not in live and known.status is Status.OK:
+            out.append(Drift(addr, DriftClass.PENDING, (), "gone at the vendor and no longer declared: to be forgotten"))
+    if coll.prune is Prune.ALL:
+        for key in live:
+            if key not in declared and key not in state:
+                out.append(Drift(coll.address(key), DriftClass.UNMANAGED, (), "live record that no manifest declares"))
+    return out
+
+
+def _with_toggles(fields: Mapping[str, JSON], toggles: Mapping[str, JSON]) -> Mapping[str, JSON]:
+    if not toggles:
+        return fields
+    out = dict(fields)
+    for name in toggles:
+        out[name] = bool(fields.get(name, False))
+    return out

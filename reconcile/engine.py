@@ -1,0 +1,426 @@
+"""The one orchestrator: refresh -> plan -> apply, and drift, import, export.
+
+It owns the order of things: validate every manifest before the first
+request, read each collection once, diff, apply the safety rules, and apply
+writes concurrently while journaling each one in the state store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+import httpx
+
+from reconcile import kinds
+from reconcile.config import Project
+from reconcile.diff import drift_collection, plan_collection
+from reconcile.errors import ManifestError, PlanError, Problem, ProviderError, RetryableError, StalePlanError, UnsafePlanError, UsageError
+from reconcile.manifest.loader import load_collections
+from reconcile.model import (
+    Action,
+    Change,
+    Collection,
+    Drift,
+    DriftReport,
+    Live,
+    Plan,
+    StateEntry,
+    Status,
+    address_matches,
+    fingerprint,
+)
+from reconcile.providers import make_provider
+from reconcile.providers.base import Provider, ReadResult
+from reconcile.safety import over_threshold, prevent_destroy
+from reconcile.state.base import Outcome, StateStore
+
+log = logging.getLogger("reconcile.engine")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Refreshed:
+    """One collection with what the vendor and the state hold for it."""
+
+    coll: Collection
+    scope_id: str | None
+    live: ReadResult | None  # None: the vendor cannot be read
+    state: dict[str, StateEntry]  # by key
+
+
+@dataclass
+class ApplyResult:
+    succeeded: list[Change] = field(default_factory=list)
+    failed: list[tuple[Change, str]] = field(default_factory=list)
+    uncertain: list[tuple[Change, str]] = field(default_factory=list)
+    skipped: list[tuple[Change, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.uncertain)
+
+
+class Engine:
+    def __init__(
+        self,
+        project: Project,
+        store: StateStore,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        parallelism: int | None = None,
+    ) -> None:
+        self.project = project
+        self.store = store
+        self.transport = transport
+        self.parallelism = parallelism or 10
+        self._providers: dict[str, Provider] = {}
+        self._providers_lock = threading.Lock()
+        self._collections: list[Collection] | None = None
+
+    def close(self) -> None:
+        for p in self._providers.values():
+            p.close()
+
+    def provider(self, name: str) -> Provider:
+        with self._providers_lock:
+            if name not in self._providers:
+                cfg = self.project.providers.get(name)
+                if cfg is None:
+                    raise UsageError(f"no provider named {name!r} in reconcile.yaml")
+                self._providers[name] = make_provider(cfg, transport=self.transport)
+            return self._providers[name]
+
+    @property
+    def request_count(self) -> int:
+        return sum(p.request_count for p in self._providers.values())
+
+    # -- load -----------------------------------------------------------------------
+    def collections(self, targets: Iterable[str] = ()) -> list[Collection]:
+        if self._collections is None:
+            self._collections = load_collections(self.project)
+        targets = list(targets)
+        if not targets:
+            return self._collections
+        chosen = [c for c in self._collections if any(_selects(c, t) for t in targets)]
+        if not chosen:
+            raise UsageError(f"--target {', '.join(targets)} matches no declared collection or address")
+        return chosen
+
+    def refresh(self, collections: list[Collection]) -> list[Refreshed]:
+        """Read every collection from its vendor, a few collections at a time."""
+
+        def one(coll: Collection) -> Refreshed:
+            prov = self.provider(coll.provider)
+            scope_id = prov.resolve_scope(coll)
+            live = prov.read(coll, scope_id) if prov.can_read else None
+            state = {e.key: e for e in self.store.entries(coll.provider, coll.kind, coll.scope).values()}
+            return Refreshed(coll, scope_id, live, state)
+
+        if len(collections) <= 1:
+            return [one(c) for c in collections]
+        # Providers are made here, first, so that two threads never build the same one.
+        for c in collections:
+            self.provider(c.provider)
+        errors: list[Problem] = []
+        out: list[Refreshed] = []
+        state_lock = threading.Lock()
+
+        def guarded(coll: Collection) -> Refreshed | None:
+            try:
+                prov = self.provider(coll.provider)
+                scope_id = prov.resolve_scope(coll)
+                live = prov.read(coll, scope_id) if prov.can_read else None
+            except ManifestError as exc:
+                with state_lock:
+                    errors.extend(exc.problems)
+                return None
+            with state_lock:
+                state = {e.key: e for e in self.store.entries(coll.provider, coll.kind, coll.scope).values()}
+            return Refreshed(coll, scope_id, live, state)
+
+        with ThreadPoolExecutor(max_workers=min(4, len(collections))) as pool:
+            for r in pool.map(guarded, collections):
+                if r is not None:
+                    out.append(r)
+        if errors:
+            raise ManifestError(errors)
+        return out
+
+    # -- plan -----------------------------------------------------------------------
+    def plan(self, targets: Iterable[str] = ()) -> Plan:
+        targets = tuple(targets)
+        refreshed = self.refresh(self.collections(targets))
+        lineage, serial = self.store.lineage_serial()
+        changes: list[Change] = []
+        errors: list[str] = []
+        warnings: list[str] = []
+        unobservable: list[str] = []
+        for r in refreshed:
+            spec = kinds.get(r.coll.kind)
+            assert spec is not None
+            if r.live is None:
+                unobservable.append(r.coll.prefix)
+                live: Mapping[str, Live] = {k: Live(k, e.remote_id or "", e.fields) for k, e in r.state.items() if e.status is Status.OK}
+                result = ReadResult(live)
+            else:
+                result = r.live
+            cp = plan_collection(r.coll, spec, result.records, r.state)
+            coll_changes = list(cp.changes)
+            blocked: set[str] = set()
+            for key, recs in result.duplicates.items():
+                blocked.add(key)
+                ids = ", ".join(rec.remote_id for rec in recs)
+                errors.append(
+                    f"{r.coll.address(key)}: the vendor holds {len(recs)} records with this key (ids {ids}); "
+                    "reconcile will not guess which one is meant: delete the extra ones at the vendor, or give them other keys"
+                )
+            coll_changes = [c for c in coll_changes if c.key not in blocked]
+            for p in self.provider(r.coll.provider).check_plan(r.coll, result, coll_changes):
+                errors.append(str(p))
+                blocked.add(p.where)
+            coll_changes = [c for c in coll_changes if c.address not in blocked]
+            coll_changes, problems = prevent_destroy(r.coll, coll_changes)
+            errors += [str(p) for p in problems]
+            message = over_threshold(r.coll, coll_changes, cp.managed_count, self.project.policy)
+            if message:
+                warnings.append(message)
+            uncertain = [e for e in r.state.values() if e.status is Status.UNCERTAIN]
+            if uncertain and r.live is None:
+                for e in uncertain:
+                    warnings.append(
+                        f"{e.address}: the last write's outcome is unknown and {r.coll.provider} cannot be read; check it at the vendor, "
+                        f"then run: reconcile import '{e.address}' REMOTE_ID (or reconcile state rm '{e.address}' if it does not exist)"
+                    )
+            changes += coll_changes
+        if targets:
+            changes = [c for c in changes if any(address_matches(c.address, t) or _prefix_of(t, c.address) for t in targets)]
+        changes.sort(key=lambda c: c.sort_key)
+        return Plan(
+            lineage=lineage,
+            serial=serial,
+            changes=tuple(changes),
+            warnings=tuple(warnings),
+            errors=tuple(errors),
+            unobservable=tuple(unobservable),
+            targets=targets,
+            created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+
+    # -- apply ----------------------------------------------------------------------
+    def check_saved(self, plan: Plan) -> list[tuple[Change, str]]:
+        """Refuse a saved plan made against another state; list the records that moved since."""
+        lineage, serial = self.store.lineage_serial()
+        if plan.lineage != lineage:
+            raise StalePlanError(f"the plan was made for another state (lineage {plan.lineage}, this state is {lineage}); make a new plan")
+        if plan.serial != serial:
+            raise StalePlanError(
+                f"the state changed since the plan was made (serial {plan.serial}, now {serial}): someone applied in between; make a new plan"
+            )
+        touched = {c.address for c in plan.changes}
+        colls = [c for c in self.collections() if any(a.startswith(c.prefix + "/") for a in touched)]
+        moved: list[tuple[Change, str]] = []
+        refreshed = {r.coll.prefix: r for r in self.refresh(colls)}
+        for c in plan.changes:
+            r = next((r for p, r in refreshed.items() if c.address.startswith(p + "/")), None)
+            if r is None or r.live is None or c.action is Action.FORGET:
+                continue
+            now = r.live.records.get(c.key)
+            now_fp = fingerprint(now.fields) if now is not None else None
+            if now_fp != c.live_fingerprint:
+                if c.action.phase >= Action.UNLOCK.phase and c.live_fingerprint is None:
+                    continue  # lock after a create in this same plan
+                what = "was created" if c.live_fingerprint is None else ("is gone" if now is None else "changed")
+                moved.append((c, f"the live record {what} at the vendor since the plan was made; not overwritten (make a new plan)"))
+        return moved
+
+    def enforce_safety(self, plan: Plan, force: bool) -> None:
+        if force:
+            return
+        by_coll: dict[str, list[Change]] = defaultdict(list)
+        for c in plan.changes:
+            by_coll[c.address.rsplit("/", 1)[0]].append(c)
+        messages = []
+        for coll in self.collections():
+            cs = by_coll.get(coll.prefix)
+            if not cs:
+                continue
+            managed = len(self.store.entries(coll.provider, coll.kind, coll.scope))
+            m = over_threshold(coll, cs, managed, self.project.policy)
+            if m:
+                messages.append(m)
+        if messages:
+            raise UnsafePlanError("\n".join(["refusing to apply:", *(f"  {m}" for m in messages)]))
+
+    def apply(self, plan: Plan, *, skip: Iterable[tuple[Change, str]] = (), progress: Progress | None = None) -> ApplyResult:
+        """Apply `plan`, phase by phase; the caller holds the state lock."""
+        result = ApplyResult()
+        skipped = {c.address + c.action.value: why for c, why in skip}
+        todo: list[Change] = []
+        for c in plan.changes:
+            why = skipped.get(c.address + c.action.value)
+            if why:
+                result.skipped.append((c, why))
+            else:
+                todo.append(c)
+        scope_ids = self._scope_ids(todo)
+        total = len(todo)
+        done = 0
+        failed_addresses: set[str] = set()
+        phases: dict[int, list[Change]] = defaultdict(list)
+        for c in todo:
+            phases[c.action.phase].append(c)
+        with ThreadPoolExecutor(max_workers=max(1, self.parallelism)) as pool:
+            for phase in sorted(phases):
+                batch = []
+                for c in phases[phase]:
+                    if c.address in failed_addresses:
+                        result.skipped.append((c, "an earlier change of this record failed"))
+                        done += 1
+                        continue
+                    batch.append(c)
+                for c, outcome in self._run_phase(pool, batch, scope_ids):
+                    done += 1
+                    if outcome.result == "ok":
+                        result.succeeded.append(c)
+                    elif outcome.result == "failed":
+                        result.failed.append((c, outcome.detail))
+                        failed_addresses.add(c.address)
+                    else:
+                        result.uncertain.append((c, outcome.detail))
+                        failed_addresses.add(c.address)
+                    if progress:
+                        progress(done, total)
+        return result
+
+    def _scope_ids(self, changes: list[Change]) -> dict[str, str | None]:
+        prefixes = {c.address.rsplit("/", 1)[0] for c in changes}
+        out: dict[str, str | None] = {}
+        for coll in self.collections():
+            if coll.prefix in prefixes:
+                out[coll.prefix] = self.provider(coll.provider).resolve_scope(coll)
+        return out
+
+    def _run_phase(
+        self, pool: ThreadPoolExecutor, batch: list[Change], scope_ids: Mapping[str, str | None]
+    ) -> Iterable[tuple[Change, Outcome]]:
+        """Run one phase's changes, at most `concurrency` in flight per provider.
+
+        Journaling happens here, in the calling thread, so the store sees one writer.
+        """
+        queues: dict[str, deque[Change]] = defaultdict(deque)
+        for c in batch:
+            queues[c.provider].append(c)
+        in_flight: dict[Future[str | None], tuple[Change, int, StateEntry | None]] = {}
+        per_provider: dict[str, int] = defaultdict(int)
+        while queues or in_flight:
+            for name in list(queues):
+                limit = max(1, self.provider(name).config.concurrency)
+                q = queues[name]
+                while q and per_provider[name] < limit and len(in_flight) < self.parallelism:
+                    c = q.popleft()
+                    previous = self.store.get(c.address)
+                    if c.remote_id is None and previous is not None and c.action is not Action.CREATE:
+                        c = dataclasses.replace(c, remote_id=previous.remote_id)
+                    if not c.action.writes_vendor or (c.action is Action.ADOPT and not c.fields):
+                        yield c, self._record_only(c, previous)
+                        continue
+                    jid = self.store.begin_write(c, previous)
+                    fut = pool.submit(self.provider(name).write, c, scope_ids.get(c.address.rsplit("/", 1)[0]))
+                    in_flight[fut] = (c, jid, previous)
+                    per_provider[name] += 1
+                if not q:
+                    del queues[name]
+            if not in_flight:
+                continue
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                c, jid, previous = in_flight.pop(fut)
+                per_provider[c.provider] -= 1
+                outcome = _outcome(fut)
+                self.store.finish_write(jid, c, previous, outcome)
+                yield c, outcome
+
+    def _record_only(self, c: Change, previous: StateEntry | None) -> Outcome:
+        if c.action is Action.FORGET:
+            self.store.remove(c.address)
+        else:  # adopt without differences: record it
+            self.store.put(StateEntry(c.address, c.provider, c.kind, c.scope, c.key, c.remote_id, dict(c.after or {}), Status.OK))
+        return Outcome("ok", c.remote_id)
+
+    # -- drift ----------------------------------------------------------------------
+    def drift(self, targets: Iterable[str] = ()) -> DriftReport:
+        targets = tuple(targets)
+        refreshed = self.refresh(self.collections(targets))
+        out: list[Drift] = []
+        unobservable: list[str] = []
+        warnings: list[str] = []
+        for r in refreshed:
+            spec = kinds.get(r.coll.kind)
+            assert spec is not None
+            if r.live is None:
+                unobservable.append(f"{r.coll.prefix}: {r.coll.provider} has no read API; drift cannot be observed")
+                continue
+            for key, recs in r.live.duplicates.items():
+                warnings.append(f"{r.coll.address(key)}: the vendor holds {len(recs)} records with this key")
+            out += drift_collection(r.coll, spec, r.live.records, r.state)
+        if targets:
+            out = [d for d in out if any(address_matches(d.address, t) or _prefix_of(t, d.address) for t in targets)]
+        out.sort(key=lambda d: (d.drift_class.value, d.address))
+        return DriftReport(tuple(out), tuple(unobservable), tuple(warnings))
+
+    # -- import / export ------------------------------------------------------------
+    def import_record(self, address: str, remote_id: str) -> StateEntry:
+        coll, key = self._collection_for(address)
+        prov = self.provider(coll.provider)
+        scope_id = prov.resolve_scope(coll)
+        rec = prov.fetch_one(coll, scope_id, remote_id)
+        if rec is None:
+            raise ProviderError(f"{coll.provider} has no record with id {remote_id!r} in {coll.prefix}", address=address)
+        if rec.key != key:
+            raise UsageError(f"{address}: the vendor's record {remote_id!r} has key {rec.key!r}, not {key!r}")
+        declared = next((d for d in coll.items if d.key == key), None)
+        managed = dict(declared.fields) if declared else dict(rec.fields)
+        fields = {k: rec.fields.get(k) for k in managed}
+        entry = StateEntry(address, coll.provider, coll.kind, coll.scope, key, rec.remote_id, fields, Status.OK)
+        self.store.put(entry)
+        return entry
+
+    def _collection_for(self, address: str) -> tuple[Collection, str]:
+        for coll in self.collections():
+            if address.startswith(coll.prefix + "/"):
+                key = address[len(coll.prefix) + 1 :]
+                if "/" in key:
+                    continue
+                return coll, key.replace("%2F", "/").replace("%25", "%")
+        raise UsageError(f"{address}: no declared collection holds this address; declare the item in a manifest first")
+
+
+def _outcome(fut: Future[str | None]) -> Outcome:
+    try:
+        remote_id = fut.result()
+    except RetryableError as exc:
+        return Outcome("unknown", None, str(exc))
+    except PlanError as exc:
+        return Outcome("failed", None, str(exc))
+    except ProviderError as exc:
+        return Outcome("failed", None, str(exc))
+    except Exception as exc:  # a bug or an unexpected fault: the write may have happened
+        log.exception("unexpected error during a write")
+        return Outcome("unknown", None, f"{type(exc).__name__}: {exc}")
+    return Outcome("ok", remote_id)
+
+
+def _selects(coll: Collection, target: str) -> bool:
+    return address_matches(coll.prefix, target) or target.startswith(coll.prefix + "/")
+
+
+def _prefix_of(target: str, address: str) -> bool:
+    return address_matches(address, target)

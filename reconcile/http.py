@@ -1,0 +1,185 @@
+"""The one HTTP client every provider uses: auth, retries, rate limit, error mapping.
+
+Retries use jittered exponential backoff on 429, 5xx and connection faults,
+honouring Retry-After, and only for calls the provider marks idempotent: a
+non-idempotent write is never sent twice by this layer. Errors leave as the
+`ProviderError` tree, never as httpx exceptions. Credentials go in headers
+and are never logged.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from reconcile.config import ProviderConfig
+from reconcile.errors import AuthError, ConflictError, NotFoundError, ProviderError, RetryableError
+
+log = logging.getLogger("reconcile.http")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 60.0
+
+
+class RateLimiter:
+    """A token bucket shared by every thread talking to one provider."""
+
+    def __init__(self, rate: float | None, burst: float | None = None) -> None:
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, (rate or 1.0))
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+
+    def acquire(self) -> None:
+        if not self.rate:
+            return
+        while True:
+            with self.lock:
+                t = time.monotonic()
+                self.tokens = min(self.capacity, self.tokens + (t - self.stamp) * self.rate)
+                self.stamp = t
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                wait = (1 - self.tokens) / self.rate
+            time.sleep(wait)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, min(MAX_RETRY_AFTER, float(value)))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(MAX_RETRY_AFTER, when.timestamp() - time.time()))
+
+
+MessageParser = Callable[[httpx.Response], str]
+
+
+class VendorClient:
+    """httpx.Client plus the policies above, for one configured provider."""
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        headers: Mapping[str, str],
+        message: MessageParser,
+        transport: httpx.BaseTransport | None = None,
+        backoff: float = 0.2,
+    ) -> None:
+        self.config = config
+        self.message = message
+        self.backoff = backoff
+        self.limiter = RateLimiter(config.rate_limit)
+        self.requests = 0
+        conns = max(1, config.concurrency) + 2
+        self.http = httpx.Client(
+            base_url=config.url,
+            headers=dict(headers),
+            timeout=httpx.Timeout(config.timeout),
+            limits=httpx.Limits(max_connections=conns, max_keepalive_connections=conns),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        address: str = "",
+        idempotent: bool,
+        ok: tuple[int, ...] = (200, 201, 202, 204),
+        content: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+    ) -> httpx.Response:
+        """Send one call; return the response if its status is in `ok`, else raise."""
+        attempts = 1 + (self.config.retries if idempotent else 0)
+        last: ProviderError | None = None
+        for attempt in range(attempts):
+            self.limiter.acquire()
+            started = time.monotonic()
+            try:
+                self.requests += 1
+                resp = self.http.request(method, path, content=content, params=params, headers=headers, json=json_body)
+            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                log.debug("%s %s: %s (attempt %d/%d)", method, path, type(exc).__name__, attempt + 1, attempts)
+                last = RetryableError(
+                    f"{method} {path}: {type(exc).__name__}: {exc or 'connection failed'}; the vendor may or may not have applied it",
+                    address=address,
+                )
+                last.__cause__ = exc
+                if attempt + 1 < attempts:
+                    self._sleep(attempt, None)
+                continue
+            log.debug("%s %s -> %d in %.0f ms", method, path, resp.status_code, (time.monotonic() - started) * 1000)
+            if resp.status_code in ok:
+                return resp
+            if resp.status_code in RETRY_STATUSES:
+                last = RetryableError(
+                    f"{method} {path}: HTTP {resp.status_code}: {self.message(resp)}",
+                    address=address,
+                    status=resp.status_code,
+                    vendor_message=self.message(resp),
+                )
+                if attempt + 1 < attempts:
+                    self._sleep(attempt, retry_after_seconds(resp.headers.get("Retry-After")))
+                continue
+            raise self.error(resp, method, path, address)
+        assert last is not None
+        raise last
+
+    def error(self, resp: httpx.Response, method: str, path: str, address: str) -> ProviderError:
+        msg = self.message(resp)
+        status = resp.status_code
+        text = f"{self.config.name}: {method} {path} answered {status}: {msg}"
+        cls: type[ProviderError] = ProviderError
+        if status in (401, 403):
+            cls = AuthError
+            text += " (check the provider's credentials in reconcile.yaml and the environment)"
+        elif status == 404:
+            cls = NotFoundError
+        elif status in (409, 412, 422):
+            cls = ConflictError
+        return cls(text, address=address, status=status, vendor_message=msg)
+
+    def _sleep(self, attempt: int, retry_after: float | None) -> None:
+        if retry_after is not None:
+            delay = retry_after + random.uniform(0, self.backoff)
+        else:
+            delay = random.uniform(0, min(10.0, self.backoff * (2**attempt)))
+        time.sleep(delay)
+
+
+def json_message(resp: httpx.Response, *keys: str) -> str:
+    """The vendor's error text from a JSON body, or the start of the raw body."""
+    try:
+        body = resp.json()
+    except ValueError:
+        text = resp.text.strip()
+        return text[:300] if text else "(empty body)"
+    if isinstance(body, dict):
+        for k in keys:
+            if body.get(k):
+                return str(body[k])
+    return str(body)[:300]

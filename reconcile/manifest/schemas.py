@@ -1,0 +1,237 @@
+"""JSON Schemas of every file reconcile reads or writes.
+
+They are built here from the kind specs so that code and schema cannot
+disagree; `reconcile schema` prints them and specs/ holds a copy of each
+(a test keeps specs/ in step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import jsonschema
+
+from reconcile import kinds
+from reconcile.errors import Problem
+from reconcile.manifest.located import where_of
+from reconcile.model import Action, DriftClass
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+BASE = "https://reconcile.dev/schemas/"
+
+PROVIDER_SETTINGS: Mapping[str, tuple[str, ...]] = {
+    "ciopulse": ("url", "portal_code", "api_key"),
+    "jtel": ("url", "client_id", "token"),
+    "nubitalk": ("url", "token"),
+    "ucontact": ("url", "user", "password"),
+}
+
+
+def config_schema() -> dict[str, Any]:
+    provider = {
+        "type": "object",
+        "required": ["type"],
+        "properties": {
+            "type": {"enum": sorted(PROVIDER_SETTINGS)},
+            "url": {"type": "string"},
+            "concurrency": {"type": "integer", "minimum": 1, "maximum": 256},
+            "rate_limit": {"type": ["number", "null"], "minimum": 0},
+            "timeout": {"type": "number", "exclusiveMinimum": 0},
+            "retries": {"type": "integer", "minimum": 0, "maximum": 20},
+            "endpoints": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "pattern": "^(GET|POST|PUT|PATCH|DELETE) /"},
+            },
+        },
+        "allOf": [
+            {
+                "if": {"properties": {"type": {"const": t}}},
+                "then": {"required": list(req)},
+            }
+            for t, req in PROVIDER_SETTINGS.items()
+        ],
+    }
+    return {
+        "$schema": DIALECT,
+        "$id": BASE + "reconcile.schema.json",
+        "title": "reconcile.yaml",
+        "type": "object",
+        "required": ["version", "providers"],
+        "additionalProperties": False,
+        "properties": {
+            "version": {"const": 1},
+            "state": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "backend": {"enum": ["sqlite", "postgres"]},
+                    "path": {"type": "string"},
+                    "dsn": {"type": "string"},
+                },
+                "allOf": [{"if": {"properties": {"backend": {"const": "postgres"}}}, "then": {"required": ["dsn"]}}],
+            },
+            "manifests": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "policy": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "max_delete_percent": {"type": "number", "minimum": 0, "maximum": 100},
+                    "max_blacklist_removals": {"type": "integer", "minimum": 0},
+                },
+            },
+            "providers": {
+                "type": "object",
+                "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
+                "additionalProperties": provider,
+            },
+        },
+    }
+
+
+def envelope_schema(spec: kinds.KindSpec, *, with_items: bool = True) -> dict[str, Any]:
+    """The schema of one manifest document of `spec`'s kind."""
+    props: dict[str, Any] = {
+        "kind": {"const": spec.name},
+        "provider": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "prune": {"enum": ["managed", "all", "none"], "default": "managed"},
+        "prevent_destroy": {"type": "boolean", "default": False},
+        "items_from": {"type": "string", "pattern": "\\.(csv|ya?ml)$"},
+        "items": {"type": "array", "items": dict(spec.item_schema)} if with_items else {"type": "array"},
+    }
+    required = ["kind", "provider"]
+    if spec.scope_field:
+        props[spec.scope_field] = dict(spec.scope_schema or {"type": ["string", "integer"]})
+        required.append(spec.scope_field)
+    return {
+        "$schema": DIALECT,
+        "$id": BASE + spec.name.replace("/", "-") + ".schema.json",
+        "title": f"manifest document of kind {spec.name}",
+        "type": "object",
+        "required": required,
+        "additionalProperties": False,
+        "properties": props,
+        "oneOf": [{"required": ["items"]}, {"required": ["items_from"]}],
+    }
+
+
+def _field_change() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["name", "before", "after"],
+        "properties": {"name": {"type": "string"}, "before": {}, "after": {}},
+    }
+
+
+def plan_schema() -> dict[str, Any]:
+    counts = {"type": "object", "properties": {a.value: {"type": "integer"} for a in Action}, "required": [a.value for a in Action]}
+    return {
+        "$schema": DIALECT,
+        "$id": BASE + "plan.schema.json",
+        "title": "reconcile plan (plan --format json and saved plan files)",
+        "type": "object",
+        "required": ["format_version", "lineage", "serial", "summary", "changes", "warnings", "errors"],
+        "properties": {
+            "format_version": {"const": 1},
+            "lineage": {"type": "string"},
+            "serial": {"type": "integer"},
+            "created_at": {"type": "string"},
+            "targets": {"type": "array", "items": {"type": "string"}},
+            "summary": counts,
+            "changes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["address", "action", "provider", "kind", "fields"],
+                    "properties": {
+                        "address": {"type": "string"},
+                        "action": {"enum": [a.value for a in Action]},
+                        "provider": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "scope": {"type": "string"},
+                        "key": {"type": "string"},
+                        "remote_id": {"type": ["string", "null"]},
+                        "fields": {"type": "array", "items": _field_change()},
+                        "after": {"type": ["object", "null"]},
+                        "live_fingerprint": {"type": ["string", "null"]},
+                        "origin": {"type": "string"},
+                    },
+                },
+            },
+            "warnings": {"type": "array", "items": {"type": "string"}},
+            "errors": {"type": "array", "items": {"type": "string"}},
+            "unobservable": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+
+
+def drift_schema() -> dict[str, Any]:
+    return {
+        "$schema": DIALECT,
+        "$id": BASE + "drift.schema.json",
+        "title": "reconcile drift --format json",
+        "type": "object",
+        "required": ["format_version", "summary", "drift", "unobservable"],
+        "properties": {
+            "format_version": {"const": 1},
+            "summary": {
+                "type": "object",
+                "required": [c.value for c in DriftClass],
+                "properties": {c.value: {"type": "integer"} for c in DriftClass},
+            },
+            "drift": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["address", "class", "fields"],
+                    "properties": {
+                        "address": {"type": "string"},
+                        "class": {"enum": [c.value for c in DriftClass]},
+                        "fields": {"type": "array", "items": _field_change()},
+                        "detail": {"type": "string"},
+                    },
+                },
+            },
+            "unobservable": {"type": "array", "items": {"type": "string"}},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+
+
+def all_schemas() -> dict[str, dict[str, Any]]:
+    """Every schema by its name in specs/ (without the .schema.json suffix)."""
+    out = {"reconcile": config_schema(), "plan": plan_schema(), "drift": drift_schema()}
+    for name, spec in kinds.all_kinds().items():
+        out[name.replace("/", "-")] = envelope_schema(spec)
+    return out
+
+
+@cache
+def validator(schema_id: str) -> Any:
+    schema = all_schemas()[schema_id] if schema_id in all_schemas() else None
+    assert schema is not None, schema_id
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_problems(schema: Mapping[str, Any], value: Any, fallback: str, prefix: tuple[Any, ...] = ()) -> list[Problem]:
+    """Every way `value` breaks `schema`, each located at the offending spot."""
+    v = jsonschema.Draft202012Validator(schema)
+    out = []
+    for err in v.iter_errors(value):
+        path = list(err.absolute_path)
+        where = where_of(value, path, fallback)
+        dotted = ".".join(str(p) for p in (*prefix, *path))
+        out.append(Problem(where, f"{dotted + ': ' if dotted else ''}{_message(err)}"))
+    return out
+
+
+def _message(err: Any) -> str:
+    if err.validator == "additionalProperties":
+        return str(err.message).replace("Additional properties are not allowed", "unknown field")
+    if err.validator == "oneOf" and "items" in str(err.schema):
+        return "give either items: or items_from:, not both and not neither"
+    if err.validator == "required":
+        return str(err.message).replace("is a required property", "is required")
+    return str(err.message)

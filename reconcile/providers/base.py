@@ -1,0 +1,98 @@
+"""The provider contract: how the engine reads from and writes to one vendor.
+
+A provider translates; it does not decide. Planning, ordering, journaling
+and safety live in the engine. What must hold on failure:
+
+- `write` raises `RetryableError` when the outcome is unknown (the engine
+  keeps the record `uncertain` and resolves it on the next run) and any other
+  `ProviderError` when the vendor refused (nothing changed there).
+- A failed delete means the record still exists; a 404 on delete is success.
+- `read` returns every live record of the collection's scope, or raises.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+
+from reconcile.config import ProviderConfig
+from reconcile.errors import Problem, UsageError
+from reconcile.http import VendorClient
+from reconcile.model import Change, Collection, Live
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """Live records of one scope by key; keys the vendor holds more than once are set apart."""
+
+    records: Mapping[str, Live]
+    duplicates: Mapping[str, list[Live]] = field(default_factory=dict)
+
+
+class Provider(abc.ABC):
+    type: ClassVar[str]
+    can_read: ClassVar[bool] = True
+    # Every call by name: "METHOD /path/{param}". Users override any of them with
+    # `endpoints:` in the provider's config, for calls a vendor does not document.
+    endpoint_defaults: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, config: ProviderConfig, transport: httpx.BaseTransport | None = None) -> None:
+        self.config = config
+        unknown = set(config.endpoints) - set(self.endpoint_defaults)
+        if unknown:
+            raise UsageError(
+                f"{config.origin}: providers.{config.name}.endpoints: unknown call(s) {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(self.endpoint_defaults)}"
+            )
+        self.client = VendorClient(config, headers=self.auth_headers(), message=self.error_message, transport=transport)
+
+    # -- wire ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def auth_headers(self) -> Mapping[str, str]: ...
+
+    @abc.abstractmethod
+    def error_message(self, resp: httpx.Response) -> str: ...
+
+    def endpoint(self, name: str, **params: Any) -> tuple[str, str]:
+        spec = self.config.endpoints.get(name) or self.endpoint_defaults[name]
+        method, path = spec.split(" ", 1)
+        return method.upper(), path.format(**{k: quote(str(v), safe="") for k, v in params.items()})
+
+    def close(self) -> None:
+        self.client.close()
+
+    @property
+    def request_count(self) -> int:
+        return self.client.requests
+
+    # -- the contract -------------------------------------------------------------
+    def resolve_scope(self, coll: Collection) -> str | None:
+        """The vendor's id for the collection's scope (may call the vendor)."""
+        return None
+
+    @abc.abstractmethod
+    def read(self, coll: Collection, scope_id: str | None) -> ReadResult:
+        """Every live record in the scope: one request per collection (plus pages)."""
+
+    @abc.abstractmethod
+    def write(self, change: Change, scope_id: str | None) -> str | None:
+        """Apply one change at the vendor; return the record's remote id when known."""
+
+    def check_plan(self, coll: Collection, live: ReadResult, changes: list[Change]) -> list[Problem]:
+        """Problems the vendor would refuse, found before anything is sent."""
+        return []
+
+    def fetch_one(self, coll: Collection, scope_id: str | None, remote_id: str) -> Live | None:
+        """One live record by its remote id, for `reconcile import`."""
+        for rec in self.read(coll, scope_id).records.values():
+            if rec.remote_id == remote_id:
+                return rec
+        return None
+
+    def history(self, change_like: Live, scope_id: str | None) -> list[dict[str, Any]]:
+        raise UsageError(f"provider type {self.type} offers no history")

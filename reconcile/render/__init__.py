@@ -1,0 +1,1 @@
+"""Plans, drift reports and apply results as text, JSON and markdown."""

@@ -1,0 +1,96 @@
+"""Plans, drift and apply results for a terminal (colour optional)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from reconcile.model import Action, DriftClass, DriftReport, Plan
+
+_COLOURS = {
+    Action.CREATE: "green",
+    Action.ADOPT: "cyan",
+    Action.UPDATE: "yellow",
+    Action.DELETE: "red",
+    Action.FORGET: "magenta",
+    Action.LOCK: "blue",
+    Action.UNLOCK: "blue",
+    Action.RESET: "blue",
+}
+
+
+def value(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False)
+
+
+def plan_text(plan: Plan, color: bool) -> str:
+    def st(text: str, fg: str | None = None, bold: bool = False) -> str:
+        return click.style(text, fg=fg, bold=bold) if color else text
+
+    lines: list[str] = []
+    if plan.changes:
+        lines.append("reconcile will make these changes:")
+        lines.append("")
+        for c in plan.changes:
+            lines.append(st(f"  {c.action.symbol} {c.address}", _COLOURS[c.action], bold=True) + st(f"  ({c.action.value})", "bright_black"))
+            width = max((len(f.name) for f in c.fields), default=0)
+            for f in c.fields:
+                if c.action is Action.CREATE:
+                    lines.append(f"      {f.name.ljust(width)} = {value(f.after)}")
+                else:
+                    lines.append(f"      {f.name.ljust(width)} : {value(f.before)} -> {value(f.after)}")
+        lines.append("")
+    else:
+        lines.append("No changes: the vendors hold what the manifests declare.")
+    for w in plan.warnings:
+        lines.append(st("Warning: ", "yellow", bold=True) + w)
+    for u in plan.unobservable:
+        lines.append(st("Note: ", "cyan", bold=True) + f"{u} cannot be read from the vendor; planned against the state only")
+    for e in plan.errors:
+        lines.append(st("Error: ", "red", bold=True) + e)
+    lines.append(summary_line(plan))
+    return "\n".join(lines)
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary()
+    parts = [f"{s['create']} to create", f"{s['update']} to update", f"{s['delete']} to delete"]
+    for a in ("adopt", "forget", "lock", "unlock", "reset"):
+        if s[a]:
+            parts.append(f"{s[a]} to {a}")
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def drift_text(report: DriftReport, color: bool) -> str:
+    def st(text: str, fg: str | None = None, bold: bool = False) -> str:
+        return click.style(text, fg=fg, bold=bold) if color else text
+
+    titles = {
+        DriftClass.CHANGED_OUTSIDE: ("Changed outside reconcile (live differs from what was last applied):", "red"),
+        DriftClass.PENDING: ("Pending (declared in the manifests, not yet applied):", "yellow"),
+        DriftClass.UNMANAGED: ("Unmanaged (live records in a prune: all scope that no manifest declares):", "magenta"),
+    }
+    lines: list[str] = []
+    for cls in (DriftClass.CHANGED_OUTSIDE, DriftClass.PENDING, DriftClass.UNMANAGED):
+        items = [d for d in report.drift if d.drift_class is cls]
+        if not items:
+            continue
+        title, fg = titles[cls]
+        lines.append(st(title, fg, bold=True))
+        for d in items:
+            lines.append(f"  {d.address}" + (f"  ({d.detail})" if d.detail else ""))
+            for f in d.fields:
+                lines.append(f"      {f.name}: {value(f.before)} -> {value(f.after)}")
+        lines.append("")
+    for u in report.unobservable:
+        lines.append(st("Unobservable: ", "cyan", bold=True) + u)
+    for w in report.warnings:
+        lines.append(st("Warning: ", "yellow", bold=True) + w)
+    s = report.summary()
+    if report.drift:
+        lines.append(f"Drift: {s['changed_outside']} changed outside, {s['pending']} pending, {s['unmanaged']} unmanaged.")
+    else:
+        lines.append("No drift: every readable vendor holds what was last applied and declared.")
+    return "\n".join(lines)

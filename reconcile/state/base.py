@@ -1,0 +1,322 @@
+"""The state store contract and the SQL both backends share.
+
+Write protocol (design property 1, "nothing lost, nothing doubled"):
+
+1. `begin_write` journals the intent and marks the resource `uncertain`, in
+   one committed transaction, *before* the vendor call is sent.
+2. `finish_write` commits the outcome right after the answer: `ok` with the
+   applied fields; `failed` restores what was there before (the vendor said
+   no, so nothing changed); `unknown` leaves the resource `uncertain`.
+
+A run killed between the two leaves `uncertain` entries; the next plan looks
+each one up at the vendor and records what it finds, so nothing is sent twice
+and nothing is forgotten. Every write bumps the serial; the lineage is fixed
+when the store is created.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import datetime as dt
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconcile.model import JSON, Action, Change, StateEntry, Status
+
+SCHEMA_VERSION = 1
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "initial",
+        [
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            """CREATE TABLE IF NOT EXISTS resources (
+                address TEXT PRIMARY KEY, provider TEXT NOT NULL, kind TEXT NOT NULL,
+                scope TEXT NOT NULL, key TEXT NOT NULL, remote_id TEXT,
+                fields TEXT NOT NULL, status TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+            "CREATE INDEX IF NOT EXISTS resources_collection ON resources (provider, kind, scope)",
+            """CREATE TABLE IF NOT EXISTS journal (
+                id {autoid}, address TEXT NOT NULL, action TEXT NOT NULL,
+                previous TEXT, intended TEXT, started_at TEXT NOT NULL,
+                finished_at TEXT, outcome TEXT, detail TEXT)""",
+            """CREATE TABLE IF NOT EXISTS locks (
+                name TEXT PRIMARY KEY, holder TEXT NOT NULL, operation TEXT NOT NULL,
+                since TEXT NOT NULL, token TEXT NOT NULL)""",
+        ],
+    ),
+]
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def whoami() -> str:
+    user = os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+    return f"{user}@{socket.gethostname()} (pid {os.getpid()})"
+
+
+@dataclass(frozen=True, slots=True)
+class LockInfo:
+    holder: str
+    operation: str
+    since: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the vendor answered for one write."""
+
+    result: str  # "ok" | "failed" | "unknown"
+    remote_id: str | None = None
+    detail: str = ""
+
+
+class StateStore(abc.ABC):
+    """What reconcile knows of every managed record, plus the journal and the lock."""
+
+    @abc.abstractmethod
+    def lineage_serial(self) -> tuple[str, int]: ...
+
+    @abc.abstractmethod
+    def entries(self, provider: str | None = None, kind: str | None = None, scope: str | None = None) -> dict[str, StateEntry]: ...
+
+    @abc.abstractmethod
+    def get(self, address: str) -> StateEntry | None: ...
+
+    @abc.abstractmethod
+    def put(self, entry: StateEntry) -> None:
+        """Record one entry as it is (import, adopt, state mv); bumps the serial."""
+
+    @abc.abstractmethod
+    def remove(self, address: str) -> bool:
+        """Forget one entry; bumps the serial. False if it was not there."""
+
+    @abc.abstractmethod
+    def begin_write(self, change: Change, previous: StateEntry | None) -> int:
+        """Journal a vendor write before it is sent; returns the journal id."""
+
+    @abc.abstractmethod
+    def finish_write(self, journal_id: int, change: Change, previous: StateEntry | None, outcome: Outcome) -> None:
+        """Commit the vendor's answer to a journaled write."""
+
+    @abc.abstractmethod
+    def lock(self, operation: str, timeout: float = 0.0) -> contextlib.AbstractContextManager[LockInfo]:
+        """Hold the store's one lock; raises StateLockedError naming the holder."""
+
+    @abc.abstractmethod
+    def journal(self, limit: int = 50) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
+def entry_from_row(row: tuple[Any, ...]) -> StateEntry:
+    address, provider, kind, scope, key, remote_id, fields, status = row
+    return StateEntry(
+        address=address,
+        provider=provider,
+        kind=kind,
+        scope=scope,
+        key=key,
+        remote_id=remote_id,
+        fields=json.loads(fields),
+        status=Status(status),
+    )
+
+
+def dumps(value: Mapping[str, JSON] | None) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def entry_json(e: StateEntry | None) -> str | None:
+    if e is None:
+        return None
+    return json.dumps(
+        {"address": e.address, "provider": e.provider, "kind": e.kind, "scope": e.scope, "key": e.key,
+         "remote_id": e.remote_id, "fields": dict(e.fields), "status": e.status.value},
+        ensure_ascii=False,
+    )  # fmt: skip
+
+
+def entry_from_json(raw: str) -> StateEntry:
+    d = json.loads(raw)
+    return StateEntry(d["address"], d["provider"], d["kind"], d["scope"], d["key"], d["remote_id"], d["fields"], Status(d["status"]))
+
+
+class SqlStore(StateStore):
+    """Shared SQL for SQLite and PostgreSQL; subclasses give the connection and the lock.
+
+    Only one thread uses a store at a time (the applier journals from its main
+    thread), so one connection is enough.
+    """
+
+    placeholder = "?"
+    autoid = "INTEGER PRIMARY KEY AUTOINCREMENT"
+
+    def __init__(self) -> None:
+        self._conn: Any = None
+
+    # -- plumbing -----------------------------------------------------------------
+    def _q(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Any]:
+        cur = self._conn.cursor()
+        try:
+            yield cur
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+    def _migrate(self) -> None:
+        with self._tx() as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            cur.execute("SELECT version FROM migrations")
+            done = {r[0] for r in cur.fetchall()}
+        for version, name, statements in MIGRATIONS:
+            if version in done:
+                continue
+            with self._tx() as cur:
+                for stmt in statements:
+                    cur.execute(stmt.format(autoid=self.autoid))
+                cur.execute(self._q("INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)"), (version, name, now()))
+                if version == 1:
+                    cur.execute(self._q("INSERT INTO meta (key, value) VALUES (?, ?)"), ("lineage", str(uuid.uuid4())))
+                    cur.execute(self._q("INSERT INTO meta (key, value) VALUES (?, ?)"), ("serial", "0"))
+        with self._tx() as cur:
+            cur.execute("SELECT max(version) FROM migrations")
+            top = cur.fetchone()[0]
+        if top > SCHEMA_VERSION:
+            from reconcile.errors import StateError
+
+            raise StateError(f"the state store has schema version {top}, newer than this reconcile understands ({SCHEMA_VERSION}); upgrade reconcile")
+
+    def _bump(self, cur: Any) -> None:
+        cur.execute(self._q("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ?"), ("serial",))
+
+    def _upsert(self, cur: Any, e: StateEntry) -> None:
+        cur.execute(
+            self._q(
+                "INSERT INTO resources (address, provider, kind, scope, key, remote_id, fields, status, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (address) DO UPDATE SET "
+                "provider = excluded.provider, kind = excluded.kind, scope = excluded.scope, key = excluded.key, "
+                "remote_id = excluded.remote_id, fields = excluded.fields, status = excluded.status, updated_at = excluded.updated_at"
+            ),
+            (e.address, e.provider, e.kind, e.scope, e.key, e.remote_id, dumps(e.fields), e.status.value, now()),
+        )
+
+    # -- reads -----------------------------------------------------------------------
+    def lineage_serial(self) -> tuple[str, int]:
+        with self._tx() as cur:
+            cur.execute("SELECT key, value FROM meta")
+            meta = dict(cur.fetchall())
+        return meta["lineage"], int(meta["serial"])
+
+    def entries(self, provider: str | None = None, kind: str | None = None, scope: str | None = None) -> dict[str, StateEntry]:
+        sql = "SELECT address, provider, kind, scope, key, remote_id, fields, status FROM resources"
+        conds, args = [], []
+        for col, val in (("provider", provider), ("kind", kind), ("scope", scope)):
+            if val is not None:
+                conds.append(f"{col} = ?")
+                args.append(val)
+        if conds:
+            sql += " WHERE " + " AND ".join(conds)
+        with self._tx() as cur:
+            cur.execute(self._q(sql + " ORDER BY address"), args)
+            rows = cur.fetchall()
+        return {r[0]: entry_from_row(r) for r in rows}
+
+    def get(self, address: str) -> StateEntry | None:
+        with self._tx() as cur:
+            cur.execute(
+                self._q("SELECT address, provider, kind, scope, key, remote_id, fields, status FROM resources WHERE address = ?"),
+                (address,),
+            )
+            row = cur.fetchone()
+        return entry_from_row(row) if row else None
+
+    def journal(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._tx() as cur:
+            cur.execute(self._q("SELECT id, address, action, started_at, finished_at, outcome, detail FROM journal ORDER BY id DESC LIMIT ?"), (limit,))
+            cols = ["id", "address", "action", "started_at", "finished_at", "outcome", "detail"]
+            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    # -- writes ----------------------------------------------------------------------
+    def put(self, entry: StateEntry) -> None:
+        with self._tx() as cur:
+            self._upsert(cur, entry)
+            self._bump(cur)
+
+    def remove(self, address: str) -> bool:
+        with self._tx() as cur:
+            cur.execute(self._q("DELETE FROM resources WHERE address = ?"), (address,))
+            gone = bool(cur.rowcount)
+            if gone:
+                self._bump(cur)
+        return gone
+
+    def begin_write(self, change: Change, previous: StateEntry | None) -> int:
+        with self._tx() as cur:
+            cur.execute(
+                self._q("INSERT INTO journal (address, action, previous, intended, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id"),
+                (change.address, change.action.value, entry_json(previous), dumps(change.after), now()),
+            )
+            jid = int(cur.fetchone()[0])
+            marked = StateEntry(
+                address=change.address,
+                provider=change.provider,
+                kind=change.kind,
+                scope=change.scope,
+                key=change.key,
+                remote_id=change.remote_id or (previous.remote_id if previous else None),
+                fields=previous.fields if previous else (change.after or {}),
+                status=Status.UNCERTAIN,
+            )
+            self._upsert(cur, marked)
+            self._bump(cur)
+        return jid
+
+    def finish_write(self, journal_id: int, change: Change, previous: StateEntry | None, outcome: Outcome) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                self._q("UPDATE journal SET finished_at = ?, outcome = ?, detail = ? WHERE id = ?"),
+                (now(), outcome.result, outcome.detail[:2000], journal_id),
+            )
+            if outcome.result == "ok":
+                if change.action is Action.DELETE:
+                    cur.execute(self._q("DELETE FROM resources WHERE address = ?"), (change.address,))
+                else:
+                    self._upsert(
+                        cur,
+                        StateEntry(
+                            address=change.address,
+                            provider=change.provider,
+                            kind=change.kind,
+                            scope=change.scope,
+                            key=change.key,
+                            remote_id=outcome.remote_id or change.remote_id or (previous.remote_id if previous else None),
+                            fields=dict(change.after or {}),
+                            status=Status.OK,
+                        ),
+                    )
+            elif outcome.result == "failed":
+                # The vendor refused: nothing changed there, so state goes back to what it was.
+                if previous is None:
+                    cur.execute(self._q("DELETE FROM resources WHERE address = ?"), (change.address,))
+                else:
+                    self._upsert(cur, previous)
+            self._bump(cur)
