@@ -21,7 +21,16 @@ import httpx
 from reconcile import kinds
 from reconcile.config import Project
 from reconcile.diff import drift_collection, plan_collection
-from reconcile.errors import ManifestError, PlanError, Problem, ProviderError, RetryableError, StalePlanError, UnsafePlanError, UsageError
+from reconcile.errors import (
+    ManifestError,
+    PlanError,
+    Problem,
+    ProviderError,
+    RetryableError,
+    StalePlanError,
+    UnsafePlanError,
+    UsageError,
+)
 from reconcile.manifest.loader import load_collections
 from reconcile.model import (
     Action,

@@ -14,10 +14,11 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
+import ijson
 
 from reconcile.config import ProviderConfig
 from reconcile.errors import AuthError, ConflictError, NotFoundError, ProviderError, RetryableError
@@ -149,6 +150,36 @@ class VendorClient:
         assert last is not None
         raise last
 
+    def stream_items(self, method: str, path: str, prefix: str, *, address: str = "") -> Iterator[Any]:
+        """Yield the JSON values at `prefix` (ijson syntax, e.g. "records.item") of a GET body
+        as they arrive, so a large body is never held whole. Retried like any idempotent call
+        until the first value is out; a fault after that raises RetryableError."""
+        attempts = 1 + self.config.retries
+        started = False
+        for attempt in range(attempts):
+            self.limiter.acquire()
+            self.requests += 1
+            try:
+                with self.http.stream(method, path) as resp:
+                    if resp.status_code == 200:
+                        for item in ijson.items(_Reader(resp.iter_bytes()), prefix, use_float=True):
+                            started = True
+                            yield item
+                        return
+                    resp.read()
+                    if resp.status_code not in RETRY_STATUSES or attempt + 1 >= attempts:
+                        if resp.status_code in RETRY_STATUSES:
+                            raise RetryableError(f"{method} {path}: HTTP {resp.status_code}: {self.message(resp)}", address=address, status=resp.status_code)
+                        raise self.error(resp, method, path, address)
+                    retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
+            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                if started or attempt + 1 >= attempts:
+                    raise RetryableError(f"{method} {path}: {type(exc).__name__}: {exc or 'connection failed'}", address=address) from exc
+                retry_after = None
+            except ijson.JSONError as exc:
+                raise ProviderError(f"{self.config.name}: {method} {path}: the body is not the JSON expected: {exc}", address=address) from exc
+            self._sleep(attempt, retry_after)
+
     def error(self, resp: httpx.Response, method: str, path: str, address: str) -> ProviderError:
         msg = self.message(resp)
         status = resp.status_code
@@ -169,6 +200,26 @@ class VendorClient:
         else:
             delay = random.uniform(0, min(10.0, self.backoff * (2**attempt)))
         time.sleep(delay)
+
+
+class _Reader:
+    """A file-like view of an iterator of byte chunks, for ijson."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks = chunks
+        self.buffer = b""
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self.buffer) < n:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                break
+            self.buffer += chunk
+        if n < 0:
+            out, self.buffer = self.buffer, b""
+        else:
+            out, self.buffer = self.buffer[:n], self.buffer[n:]
+        return out
 
 
 def json_message(resp: httpx.Response, *keys: str) -> str:

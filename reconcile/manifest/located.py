@@ -159,7 +159,7 @@ class _Builder:
             return self.sequence(ev, events)
         if type(ev) is yaml.AliasEvent:
             if ev.anchor not in self.anchors:
-                raise yaml.composer.ComposerError(None, None, f"found undefined alias {ev.anchor!r}", ev.start_mark)
+                raise yaml.composer.ComposerError(None, None, f"found undefined alias {ev.anchor!r}", ev.start_mark)  # type: ignore[arg-type]
             value, size = self.anchors[ev.anchor]
             self.expanded += size
             if self.expanded > MAX_EXPANDED_NODES:

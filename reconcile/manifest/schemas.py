@@ -8,7 +8,6 @@ disagree; `reconcile schema` prints them and specs/ holds a copy of each
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 import jsonschema
@@ -206,13 +205,6 @@ def all_schemas() -> dict[str, dict[str, Any]]:
     for name, spec in kinds.all_kinds().items():
         out[name.replace("/", "-")] = envelope_schema(spec)
     return out
-
-
-@cache
-def validator(schema_id: str) -> Any:
-    schema = all_schemas()[schema_id] if schema_id in all_schemas() else None
-    assert schema is not None, schema_id
-    return jsonschema.Draft202012Validator(schema)
 
 
 def schema_problems(schema: Mapping[str, Any], value: Any, fallback: str, prefix: tuple[Any, ...] = ()) -> list[Problem]:

@@ -114,7 +114,7 @@ class CiopulseProvider(Provider):
                 for f in c.fields:
                     if f.name == "email":
                         moving[c.key] = f.after
-        for key, email in moving.items():
+        for key in moving:
             old = live.records.get(key)
             old_email = old.fields.get("email") if old else None
             if isinstance(old_email, str) and final.get(old_email.lower()) == key:

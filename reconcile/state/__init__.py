@@ -11,7 +11,8 @@ def open_store(config: StateConfig) -> StateStore:
         from reconcile.state.postgres import PostgresStore
 
         assert config.dsn is not None
-        return PostgresStore(config.dsn)
+        store: StateStore = PostgresStore(config.dsn)
+        return store
     from reconcile.state.sqlite import SqliteStore
 
     assert config.path is not None
