@@ -1,0 +1,138 @@
+"""The same contract for every state backend: SQLite always, PostgreSQL when it is there.
+
+PostgreSQL tests skip with a reason when no server answers, and fail instead
+when RECONCILE_REQUIRE_PG=1 (as CI sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconcile.errors import StateLockedError
+from reconcile.model import Action, Change, StateEntry, Status
+from reconcile.state.base import Outcome, StateStore
+from reconcile.state.sqlite import SqliteStore
+from tests.conftest import Project, Sandbox, cio_manifest
+
+PG_DSN = os.environ.get("RECONCILE_TEST_PG_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres connect_timeout=3")
+
+
+def _pg_schema() -> str:
+    try:
+        import psycopg
+    except ImportError as exc:
+        if os.environ.get("RECONCILE_REQUIRE_PG") == "1":
+            raise
+        pytest.skip(f"psycopg is not installed: {exc}")
+    try:
+        conn = psycopg.connect(PG_DSN, autocommit=True)
+    except psycopg.Error as exc:
+        if os.environ.get("RECONCILE_REQUIRE_PG") == "1":
+            pytest.fail(f"RECONCILE_REQUIRE_PG=1 but PostgreSQL is not reachable: {exc}")
+        pytest.skip(f"PostgreSQL is not reachable at {PG_DSN}: {exc}")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    conn.execute(f"CREATE SCHEMA {schema}")
+    conn.close()
+    return schema
+
+
+def _drop(schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    if request.param == "sqlite":
+        yield lambda: SqliteStore(tmp_path / "state.db")
+        return
+    schema = _pg_schema()
+    from reconcile.state.postgres import PostgresStore
+
+    yield lambda: PostgresStore(f"{PG_DSN} options=-csearch_path={schema}")
+    _drop(schema)
+
+
+def _change(action: Action, key: str = "K1", after: dict[str, object] | None = None) -> Change:
+    return Change(f"p/contacts/{key}", action, "p", "ciopulse/contacts", "", key, None, (), after)
+
+
+def test_lineage_is_fixed_and_serial_grows_on_every_write(open_store: object) -> None:
+    store: StateStore = open_store()  # type: ignore[operator]
+    lineage, serial = store.lineage_serial()
+    store.put(StateEntry("p/contacts/K1", "p", "ciopulse/contacts", "", "K1", "K1", {"a": 1}))
+    assert store.lineage_serial() == (lineage, serial + 1)
+    store.remove("p/contacts/K1")
+    assert store.lineage_serial() == (lineage, serial + 2)
+    store.close()
+    again: StateStore = open_store()  # type: ignore[operator]
+    assert again.lineage_serial()[0] == lineage
+    again.close()
+
+
+def test_journal_marks_uncertain_before_and_ok_after(open_store: object) -> None:
+    store: StateStore = open_store()  # type: ignore[operator]
+    c = _change(Action.CREATE, after={"first_name": "Ann"})
+    jid = store.begin_write(c, None)
+    entry = store.get(c.address)
+    assert entry is not None and entry.status is Status.UNCERTAIN
+    store.finish_write(jid, c, None, Outcome("ok", "K1"))
+    entry = store.get(c.address)
+    assert entry is not None and entry.status is Status.OK and entry.fields == {"first_name": "Ann"} and entry.remote_id == "K1"
+    assert store.journal()[0]["outcome"] == "ok"
+    store.close()
+
+
+def test_a_refused_write_restores_what_was_there(open_store: object) -> None:
+    store: StateStore = open_store()  # type: ignore[operator]
+    before = StateEntry("p/contacts/K1", "p", "ciopulse/contacts", "", "K1", "K1", {"x": 1})
+    store.put(before)
+    c = _change(Action.UPDATE, after={"x": 2})
+    jid = store.begin_write(c, before)
+    store.finish_write(jid, c, before, Outcome("failed", None, "422"))
+    assert store.get(c.address) == before
+    created = _change(Action.CREATE, "K2", {"x": 1})
+    jid = store.begin_write(created, None)
+    store.finish_write(jid, created, None, Outcome("failed", None, "400"))
+    assert store.get(created.address) is None
+    unknown = _change(Action.CREATE, "K3", {"x": 1})
+    jid = store.begin_write(unknown, None)
+    store.finish_write(jid, unknown, None, Outcome("unknown", None, "timeout"))
+    entry = store.get(unknown.address)
+    assert entry is not None and entry.status is Status.UNCERTAIN
+    store.close()
+
+
+def test_lock_is_exclusive_and_names_its_holder(open_store: object) -> None:
+    first: StateStore = open_store()  # type: ignore[operator]
+    second: StateStore = open_store()  # type: ignore[operator]
+    with first.lock("apply") as info:
+        with pytest.raises(StateLockedError) as err:
+            with second.lock("apply"):
+                pass
+        assert info.holder in str(err.value) and "apply" in str(err.value)
+    with second.lock("apply"):
+        pass
+    first.close()
+    second.close()
+
+
+def test_full_cli_flow_on_postgres_state(project: Project, sandbox: Sandbox) -> None:
+    schema = _pg_schema()
+    try:
+        project.write_config(state="{backend: postgres, dsn: ${RECONCILE_PG_DSN}}")
+        project.manifest(cio_manifest(4))
+        env = {"RECONCILE_PG_DSN": f"{PG_DSN} options=-csearch_path={schema}"}
+        assert project.run("apply", "--auto-approve", env=env).code == 0
+        assert project.run("plan", "--detailed-exitcode", env=env).code == 0
+        assert len(project.run("state", "list", env=env).out.splitlines()) == 4
+        assert not (project.root / ".reconcile").exists()
+    finally:
+        _drop(schema)
