@@ -1,0 +1,233 @@
+"""Scale benchmarks for reconcile (not tests: run by hand, figures go in benchmarks/README.md).
+
+    python benchmarks/bench.py noop-plan   [--records 100000] [--format csv|yaml]
+    python benchmarks/bench.py apply       [--records 10000] [--latency-ms 50] [--parallelism 16]
+    python benchmarks/bench.py jtel-noop   [--records 50000] [--campaigns 5]
+
+Each starts the sandbox in a separate process on a free loopback port, loads
+the vendor side through the sandbox's admin API, and runs `reconcile` as its
+own process, measuring wall time and peak RSS (of that process alone) and
+the requests the sandbox saw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+KEY = "sandbox000000000000000000000000000000000"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class SandboxProcess:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "reconcile.sandbox", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.url}/_admin/stats", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("sandbox did not start")
+
+    def admin(self, method: str, path: str, **kw: Any) -> Any:
+        r = httpx.request(method, f"{self.url}/_admin{path}", timeout=600, **kw)
+        r.raise_for_status()
+        return r.json() if r.content else None
+
+    def requests(self) -> dict[str, Any]:
+        return dict(self.admin("GET", "/stats")["requests"])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def run(project: Path, *args: str) -> tuple[float, float, int, str]:
+    """Run reconcile in its own process: (wall seconds, peak RSS MB, exit code, output tail)."""
+    code = (
+        "import resource, sys, time\n"
+        "from reconcile.cli import run_cli\n"
+        "t = time.perf_counter()\n"
+        "rc = run_cli(sys.argv[1:])\n"
+        "wall = time.perf_counter() - t\n"
+        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(f'@@BENCH {wall:.3f} {rss:.1f}', file=sys.stderr)\n"
+        "sys.exit(rc)\n"
+    )
+    started = time.perf_counter()
+    p = subprocess.run([sys.executable, "-c", code, "-C", str(project), "--no-color", *args], capture_output=True, text=True)
+    outer = time.perf_counter() - started
+    line = [ln for ln in p.stderr.splitlines() if ln.startswith("@@BENCH")]
+    rss = float(line[-1].split()[2]) if line else float("nan")
+    return outer, rss, p.returncode, (p.stdout + p.stderr)[-600:]
+
+
+def config(url: str, extra: str = "") -> str:
+    return f"""\
+version: 1
+state: {{backend: sqlite, path: .reconcile/state.db}}
+manifests: ["manifests/*.yaml"]
+policy: {{max_delete_percent: 10}}
+providers:
+  cio:
+    type: ciopulse
+    url: {url}/ciopulse/api/v5
+    portal_code: SANDBOX
+    api_key: ${{CIOPULSE_API_KEY:-{KEY}}}
+    concurrency: 16
+    timeout: 120
+  dialler:
+    type: jtel
+    url: {url}/jtel/rest/v1.0
+    client_id: "1000"
+    token: ${{JTEL_TOKEN:-sandbox-jtel-token}}
+    concurrency: 16
+    timeout: 120
+{extra}"""
+
+
+def contact(i: int) -> dict[str, Any]:
+    return {"system_id": f"AGENT-{i:06d}", "first_name": f"First{i}", "last_name": f"Last{i}",
+            "email": f"agent{i}@example.com", "job_title": "Agent", "mobile": f"+614{i:08d}"}  # fmt: skip
+
+
+def write_cio_manifest(project: Path, n: int, fmt: str) -> None:
+    (project / "manifests").mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        lines = ["system_id,first_name,last_name,email,job_title,mobile"]
+        lines += [",".join(contact(i).values()) for i in range(n)]
+        (project / "manifests" / "contacts.csv").write_text("\n".join(lines) + "\n")
+        (project / "manifests" / "contacts.yaml").write_text("kind: ciopulse/contacts\nprovider: cio\nitems_from: contacts.csv\n")
+    else:
+        out = ["kind: ciopulse/contacts", "provider: cio", "items:"]
+        for i in range(n):
+            c = contact(i)
+            out.append(f"  - system_id: {c['system_id']}\n    first_name: {c['first_name']}\n    last_name: {c['last_name']}\n"
+                       f"    email: {c['email']}\n    job_title: {c['job_title']}\n    mobile: '{c['mobile']}'")  # fmt: skip
+        (project / "manifests" / "contacts.yaml").write_text("\n".join(out) + "\n")
+
+
+def noop_plan(args: argparse.Namespace) -> dict[str, Any]:
+    sb = SandboxProcess()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp)
+            (project / "reconcile.yaml").write_text(config(sb.url))
+            write_cio_manifest(project, args.records, args.format)
+            for start in range(0, args.records, 20000):
+                sb.admin("POST", "/ciopulse/bulk", json=[contact(i) for i in range(start, min(args.records, start + 20000))])
+            wall, rss, rc, tail = run(project, "apply", "--auto-approve")  # adopts every record: state now knows them
+            assert rc == 0, tail
+            adopt = {"wall_s": round(wall, 2), "peak_rss_mb": round(rss, 1)}
+            sb.admin("POST", "/stats/reset")
+            wall, rss, rc, tail = run(project, "plan", "--detailed-exitcode")
+            assert rc == 0, tail
+            reqs = sb.requests()
+            return {"benchmark": "noop-plan", "records": args.records, "manifest": args.format, "wall_s": round(wall, 2),
+                    "peak_rss_mb": round(rss, 1), "requests": reqs["total"], "by_route": reqs["by_route"], "setup_adopt": adopt}  # fmt: skip
+    finally:
+        sb.stop()
+
+
+def apply_bench(args: argparse.Namespace) -> dict[str, Any]:
+    sb = SandboxProcess()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp)
+            (project / "reconcile.yaml").write_text(config(sb.url))
+            write_cio_manifest(project, args.records, "csv")
+            sb.admin("PUT", "/faults", json={"latency_ms": args.latency_ms})
+            wall, rss, rc, tail = run(project, "apply", "--auto-approve", "--parallelism", str(args.parallelism))
+            assert rc == 0, tail
+            held = len(sb.admin("GET", "/ciopulse/contacts"))
+            ceiling = args.parallelism * 1000.0 / args.latency_ms
+            rate = args.records / wall
+            return {"benchmark": "apply", "records": args.records, "latency_ms": args.latency_ms, "parallelism": args.parallelism,
+                    "wall_s": round(wall, 2), "writes_per_s": round(rate, 1), "ceiling_per_s": ceiling,
+                    "share_of_ceiling": round(rate / ceiling, 3), "peak_rss_mb": round(rss, 1), "vendor_holds": held}  # fmt: skip
+    finally:
+        sb.stop()
+
+
+def jtel_noop(args: argparse.Namespace) -> dict[str, Any]:
+    sb = SandboxProcess()
+    campaigns = [("Outbound Sales", 538), ("Renewals", 539), ("Winback", 540), ("Surveys", 541), ("Collections", 542)][: args.campaigns]
+    per = args.records // len(campaigns)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp)
+            (project / "reconcile.yaml").write_text(config(sb.url))
+            (project / "manifests").mkdir()
+            for n, (name, cid) in enumerate(campaigns):
+                rows = []
+                bulk = []
+                for i in range(per):
+                    ud = f"C{cid}-{i:06d}"
+                    rec = {"UserData": ud, "Name": f"Name{i}", "FirstName": "Max", "PhoneNumber1": f"+4930{n}{i:07d}", "City": "Berlin"}
+                    rows.append(",".join(str(v) for v in rec.values()))
+                    bulk.append({**rec, "DiallerCampaignsID": cid})
+                (project / "manifests" / f"c{cid}.csv").write_text("UserData,Name,FirstName,PhoneNumber1,City\n" + "\n".join(rows) + "\n")
+                (project / "manifests" / f"c{cid}.yaml").write_text(
+                    f"kind: jtel/dialler-contacts\nprovider: dialler\ncampaign: {{name: {name}}}\nitems_from: c{cid}.csv\n"
+                )
+                sb.admin("POST", "/jtel/bulk", json=bulk)
+            wall, rss, rc, tail = run(project, "apply", "--auto-approve")
+            assert rc == 0, tail
+            sb.admin("POST", "/jtel/dial", json={"campaign": 538})  # dialler activity must not show
+            sb.admin("POST", "/stats/reset")
+            wall, rss, rc, tail = run(project, "plan", "--detailed-exitcode")
+            assert rc == 0, tail
+            reqs = sb.requests()
+            return {"benchmark": "jtel-noop", "records": per * len(campaigns), "campaigns": len(campaigns), "wall_s": round(wall, 2),
+                    "peak_rss_mb": round(rss, 1), "requests": reqs["total"], "by_route": reqs["by_route"]}  # fmt: skip
+    finally:
+        sb.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("noop-plan")
+    p.add_argument("--records", type=int, default=100_000)
+    p.add_argument("--format", choices=["csv", "yaml"], default="yaml")
+    p = sub.add_parser("apply")
+    p.add_argument("--records", type=int, default=10_000)
+    p.add_argument("--latency-ms", type=float, default=50)
+    p.add_argument("--parallelism", type=int, default=16)
+    p = sub.add_parser("jtel-noop")
+    p.add_argument("--records", type=int, default=50_000)
+    p.add_argument("--campaigns", type=int, default=5)
+    args = ap.parse_args()
+    fn = {"noop-plan": noop_plan, "apply": apply_bench, "jtel-noop": jtel_noop}[args.cmd]
+    result = fn(args)
+    result["cpu_count"] = os.cpu_count()
+    result["python"] = sys.version.split()[0]
+    print(json.dumps(result, indent=2))
+    del resource
+
+
+if __name__ == "__main__":
+    main()
