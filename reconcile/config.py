@@ -87,7 +87,12 @@ def _interpolate(value: Any, where: str, env: Mapping[str, str], problems: list[
             return env[name]
         if default is not None:
             return default
-        problems.append(Problem(where, f"environment variable {name} is not set (write ${{{name}:-default}} to give a default)"))
+        problems.append(
+            Problem(
+                where,
+                f"environment variable {name} is not set (write ${{{name}:-default}} to give a default)",
+            )
+        )
         return ""
 
     return _REF.sub(sub, value)
@@ -98,11 +103,15 @@ def find_config(directory: Path, config: Path | None) -> Path:
     if not path.is_absolute():
         path = (directory / path) if config is not None and not path.exists() else path
     if not path.exists():
-        raise ConfigError(f"{path}: no such file; run reconcile in a project folder (one with {CONFIG_NAME}) or pass -C DIR / --config FILE")
+        raise ConfigError(
+            f"{path}: no such file; run reconcile in a project folder (one with {CONFIG_NAME}) or pass -C DIR / --config FILE"
+        )
     return path
 
 
-def load_project(directory: Path, config: Path | None = None, env: Mapping[str, str] | None = None) -> Project:
+def load_project(
+    directory: Path, config: Path | None = None, env: Mapping[str, str] | None = None
+) -> Project:
     """Read and check reconcile.yaml; every problem is reported at once."""
     env = os.environ if env is None else env
     path = find_config(directory, config)
@@ -117,7 +126,9 @@ def load_project(directory: Path, config: Path | None = None, env: Mapping[str, 
     if problems:
         raise ConfigError("\n".join(str(p) for p in problems))
     if len(docs) != 1 or not isinstance(docs[0][0], LocatedDict):
-        raise ConfigError(f"{name}:1:1: {CONFIG_NAME} must hold one mapping (version, state, manifests, providers)")
+        raise ConfigError(
+            f"{name}:1:1: {CONFIG_NAME} must hold one mapping (version, state, manifests, providers)"
+        )
     raw: LocatedDict = docs[0][0]
     problems += schema_problems(config_schema(), raw, name)
     for pname, pdoc in (raw.get("providers") or {}).items():
@@ -125,7 +136,10 @@ def load_project(directory: Path, config: Path | None = None, env: Mapping[str, 
             for key in SECRET_SETTINGS & set(pdoc):
                 if isinstance(pdoc[key], str) and "${" not in pdoc[key]:
                     problems.append(
-                        Problem(pdoc.where(key), f"providers.{pname}.{key} is a credential: write it as a ${{ENV_VAR}} reference, never a literal in git")
+                        Problem(
+                            pdoc.where(key),
+                            f"providers.{pname}.{key} is a credential: write it as a ${{ENV_VAR}} reference, never a literal in git",
+                        )
                     )
     if problems:
         raise ConfigError("\n".join(str(p) for p in sorted(problems, key=lambda p: p.where)))
@@ -153,7 +167,9 @@ def load_project(directory: Path, config: Path | None = None, env: Mapping[str, 
     st = resolved.get("state") or {"backend": "sqlite"}
     state = StateConfig(
         backend=st.get("backend", "sqlite"),
-        path=(root / st.get("path", ".reconcile/state.db")) if st.get("backend", "sqlite") == "sqlite" else None,
+        path=(root / st.get("path", ".reconcile/state.db"))
+        if st.get("backend", "sqlite") == "sqlite"
+        else None,
         dsn=st.get("dsn"),
     )
     if state.dsn:

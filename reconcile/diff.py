@@ -46,7 +46,9 @@ def field_changes(want: Mapping[str, JSON], have: Mapping[str, JSON]) -> list[Fi
     return [FieldChange(k, have.get(k), v) for k, v in want.items() if not _same(have.get(k), v)]
 
 
-def split_fields(spec: KindSpec, fields: Mapping[str, JSON]) -> tuple[dict[str, JSON], dict[str, JSON], dict[str, JSON]]:
+def split_fields(
+    spec: KindSpec, fields: Mapping[str, JSON]
+) -> tuple[dict[str, JSON], dict[str, JSON], dict[str, JSON]]:
     """(plain fields sent in bodies, toggles applied by actions, triggers kept in state)."""
     plain: dict[str, JSON] = {}
     toggles: dict[str, JSON] = {}
@@ -99,7 +101,14 @@ def plan_collection(
             change(Action.CREATE, d.key, None, field_changes(plain, {}), after, origin=d.origin)
             for name, want in toggles.items():
                 if want:
-                    change(spec.toggles[name][0], d.key, None, [FieldChange(name, False, True)], after, origin=d.origin)
+                    change(
+                        spec.toggles[name][0],
+                        d.key,
+                        None,
+                        [FieldChange(name, False, True)],
+                        after,
+                        origin=d.origin,
+                    )
             continue
         diffs = field_changes(plain, have.fields)
         if known is None or known.status is not Status.OK:
@@ -110,14 +119,30 @@ def plan_collection(
             is_on = bool(have.fields.get(name, False))
             if bool(want) != is_on:
                 on, off = spec.toggles[name]
-                change(on if want else off, d.key, have.remote_id, [FieldChange(name, is_on, bool(want))], after, have, d.origin)
+                change(
+                    on if want else off,
+                    d.key,
+                    have.remote_id,
+                    [FieldChange(name, is_on, bool(want))],
+                    after,
+                    have,
+                    d.origin,
+                )
         if known is not None:
             # A trigger fires once per new value; written for the first time on a record
             # we already manage, it fires too. Adopted records only record it.
             for name, want in triggers.items():
                 before = known.fields.get(name)
                 if name not in known.fields or not _same(before, want):
-                    change(spec.triggers[name], d.key, have.remote_id, [FieldChange(name, before, want)], after, have, d.origin)
+                    change(
+                        spec.triggers[name],
+                        d.key,
+                        have.remote_id,
+                        [FieldChange(name, before, want)],
+                        after,
+                        have,
+                        d.origin,
+                    )
 
     for key, entry in state.items():
         if key in declared:
@@ -128,7 +153,9 @@ def plan_collection(
         elif coll.prune is Prune.NONE:
             change(Action.FORGET, key, have.remote_id, (), None, have, coll.origin)
         else:
-            change(Action.DELETE, key, have.remote_id, field_changes({}, {}), None, have, coll.origin)
+            change(
+                Action.DELETE, key, have.remote_id, field_changes({}, {}), None, have, coll.origin
+            )
 
     if coll.prune is Prune.ALL:
         for key, have in live.items():
@@ -159,7 +186,11 @@ def drift_collection(
             if known is not None and known.status is Status.OK:
                 out.append(Drift(addr, DriftClass.CHANGED_OUTSIDE, (), "deleted at the vendor"))
             else:
-                out.append(Drift(addr, DriftClass.PENDING, tuple(field_changes(owned, {})), "to be created"))
+                out.append(
+                    Drift(
+                        addr, DriftClass.PENDING, tuple(field_changes(owned, {})), "to be created"
+                    )
+                )
             continue
         live_fields = _with_toggles(have.fields, toggles)
         outside: list[FieldChange] = []
@@ -183,11 +214,25 @@ def drift_collection(
         if key in live and coll.prune is not Prune.NONE:
             out.append(Drift(addr, DriftClass.PENDING, (), "no longer declared: to be deleted"))
         elif key not in live and known.status is Status.OK:
-            out.append(Drift(addr, DriftClass.PENDING, (), "gone at the vendor and no longer declared: to be forgotten"))
+            out.append(
+                Drift(
+                    addr,
+                    DriftClass.PENDING,
+                    (),
+                    "gone at the vendor and no longer declared: to be forgotten",
+                )
+            )
     if coll.prune is Prune.ALL:
         for key in live:
             if key not in declared and key not in state:
-                out.append(Drift(coll.address(key), DriftClass.UNMANAGED, (), "live record that no manifest declares"))
+                out.append(
+                    Drift(
+                        coll.address(key),
+                        DriftClass.UNMANAGED,
+                        (),
+                        "live record that no manifest declares",
+                    )
+                )
     return out
 
 

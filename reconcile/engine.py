@@ -120,7 +120,9 @@ class Engine:
             return self._collections
         chosen = [c for c in self._collections if any(_selects(c, t) for t in targets)]
         if not chosen:
-            raise UsageError(f"--target {', '.join(targets)} matches no declared collection or address")
+            raise UsageError(
+                f"--target {', '.join(targets)} matches no declared collection or address"
+            )
         return chosen
 
     def refresh(self, collections: list[Collection]) -> list[Refreshed]:
@@ -130,7 +132,9 @@ class Engine:
             prov = self.provider(coll.provider)
             scope_id = prov.resolve_scope(coll)
             live = prov.read(coll, scope_id) if prov.can_read else None
-            state = {e.key: e for e in self.store.entries(coll.provider, coll.kind, coll.scope).values()}
+            state = {
+                e.key: e for e in self.store.entries(coll.provider, coll.kind, coll.scope).values()
+            }
             return Refreshed(coll, scope_id, live, state)
 
         if len(collections) <= 1:
@@ -152,7 +156,10 @@ class Engine:
                     errors.extend(exc.problems)
                 return None
             with state_lock:
-                state = {e.key: e for e in self.store.entries(coll.provider, coll.kind, coll.scope).values()}
+                state = {
+                    e.key: e
+                    for e in self.store.entries(coll.provider, coll.kind, coll.scope).values()
+                }
             return Refreshed(coll, scope_id, live, state)
 
         with ThreadPoolExecutor(max_workers=min(4, len(collections))) as pool:
@@ -177,7 +184,11 @@ class Engine:
             assert spec is not None
             if r.live is None:
                 unobservable.append(r.coll.prefix)
-                live: Mapping[str, Live] = {k: Live(k, e.remote_id or "", e.fields) for k, e in r.state.items() if e.status is Status.OK}
+                live: Mapping[str, Live] = {
+                    k: Live(k, e.remote_id or "", e.fields)
+                    for k, e in r.state.items()
+                    if e.status is Status.OK
+                }
                 result = ReadResult(live)
             else:
                 result = r.live
@@ -210,7 +221,11 @@ class Engine:
                     )
             changes += coll_changes
         if targets:
-            changes = [c for c in changes if any(address_matches(c.address, t) or _prefix_of(t, c.address) for t in targets)]
+            changes = [
+                c
+                for c in changes
+                if any(address_matches(c.address, t) or _prefix_of(t, c.address) for t in targets)
+            ]
         changes.sort(key=lambda c: c.sort_key)
         return Plan(
             lineage=lineage,
@@ -228,13 +243,17 @@ class Engine:
         """Refuse a saved plan made against another state; list the records that moved since."""
         lineage, serial = self.store.lineage_serial()
         if plan.lineage != lineage:
-            raise StalePlanError(f"the plan was made for another state (lineage {plan.lineage}, this state is {lineage}); make a new plan")
+            raise StalePlanError(
+                f"the plan was made for another state (lineage {plan.lineage}, this state is {lineage}); make a new plan"
+            )
         if plan.serial != serial:
             raise StalePlanError(
                 f"the state changed since the plan was made (serial {plan.serial}, now {serial}): someone applied in between; make a new plan"
             )
         touched = {c.address for c in plan.changes}
-        colls = [c for c in self.collections() if any(a.startswith(c.prefix + "/") for a in touched)]
+        colls = [
+            c for c in self.collections() if any(a.startswith(c.prefix + "/") for a in touched)
+        ]
         moved: list[tuple[Change, str]] = []
         refreshed = {r.coll.prefix: r for r in self.refresh(colls)}
         for c in plan.changes:
@@ -246,8 +265,17 @@ class Engine:
             if now_fp != c.live_fingerprint:
                 if c.action.phase >= Action.UNLOCK.phase and c.live_fingerprint is None:
                     continue  # lock after a create in this same plan
-                what = "was created" if c.live_fingerprint is None else ("is gone" if now is None else "changed")
-                moved.append((c, f"the live record {what} at the vendor since the plan was made; not overwritten (make a new plan)"))
+                what = (
+                    "was created"
+                    if c.live_fingerprint is None
+                    else ("is gone" if now is None else "changed")
+                )
+                moved.append(
+                    (
+                        c,
+                        f"the live record {what} at the vendor since the plan was made; not overwritten (make a new plan)",
+                    )
+                )
         return moved
 
     def enforce_safety(self, plan: Plan, force: bool) -> None:
@@ -268,7 +296,13 @@ class Engine:
         if messages:
             raise UnsafePlanError("\n".join(["refusing to apply:", *(f"  {m}" for m in messages)]))
 
-    def apply(self, plan: Plan, *, skip: Iterable[tuple[Change, str]] = (), progress: Progress | None = None) -> ApplyResult:
+    def apply(
+        self,
+        plan: Plan,
+        *,
+        skip: Iterable[tuple[Change, str]] = (),
+        progress: Progress | None = None,
+    ) -> ApplyResult:
         """Apply `plan`, phase by phase; the caller holds the state lock."""
         result = ApplyResult()
         skipped = {c.address + c.action.value: why for c, why in skip}
@@ -281,7 +315,26 @@ class Engine:
                 todo.append(c)
         scope_ids = self._scope_ids(todo)
         total = len(todo)
-        done = 0
+        # Changes that touch only the state (forget, adopt without differences) go first,
+        # in one transaction: no vendor call depends on them failing or not.
+        record_only = [
+            c
+            for c in todo
+            if not c.action.writes_vendor and not (c.action is Action.ADOPT and c.fields)
+        ]
+        if record_only:
+            self.store.record_many(
+                [StateEntry(c.address, c.provider, c.kind, c.scope, c.key, c.remote_id, dict(c.after or {}), Status.OK)
+                 for c in record_only if c.action is Action.ADOPT],
+                [c.address for c in record_only if c.action is Action.FORGET],
+            )  # fmt: skip
+            result.succeeded += record_only
+            todo = [
+                c for c in todo if c.action.writes_vendor or (c.action is Action.ADOPT and c.fields)
+            ]
+        done = len(record_only)
+        if progress and done:
+            progress(done, total)
         failed_addresses: set[str] = set()
         phases: dict[int, list[Change]] = defaultdict(list)
         for c in todo:
@@ -336,13 +389,16 @@ class Engine:
                 while q and per_provider[name] < limit and len(in_flight) < self.parallelism:
                     c = q.popleft()
                     previous = self.store.get(c.address)
-                    if c.remote_id is None and previous is not None and c.action is not Action.CREATE:
+                    if (
+                        c.remote_id is None
+                        and previous is not None
+                        and c.action is not Action.CREATE
+                    ):
                         c = dataclasses.replace(c, remote_id=previous.remote_id)
-                    if not c.action.writes_vendor or (c.action is Action.ADOPT and not c.fields):
-                        yield c, self._record_only(c, previous)
-                        continue
                     jid = self.store.begin_write(c, previous)
-                    fut = pool.submit(self.provider(name).write, c, scope_ids.get(c.address.rsplit("/", 1)[0]))
+                    fut = pool.submit(
+                        self.provider(name).write, c, scope_ids.get(c.address.rsplit("/", 1)[0])
+                    )
                     in_flight[fut] = (c, jid, previous)
                     per_provider[name] += 1
                 if not q:
@@ -357,13 +413,6 @@ class Engine:
                 self.store.finish_write(jid, c, previous, outcome)
                 yield c, outcome
 
-    def _record_only(self, c: Change, previous: StateEntry | None) -> Outcome:
-        if c.action is Action.FORGET:
-            self.store.remove(c.address)
-        else:  # adopt without differences: record it
-            self.store.put(StateEntry(c.address, c.provider, c.kind, c.scope, c.key, c.remote_id, dict(c.after or {}), Status.OK))
-        return Outcome("ok", c.remote_id)
-
     # -- drift ----------------------------------------------------------------------
     def drift(self, targets: Iterable[str] = ()) -> DriftReport:
         targets = tuple(targets)
@@ -375,13 +424,21 @@ class Engine:
             spec = kinds.get(r.coll.kind)
             assert spec is not None
             if r.live is None:
-                unobservable.append(f"{r.coll.prefix}: {r.coll.provider} has no read API; drift cannot be observed")
+                unobservable.append(
+                    f"{r.coll.prefix}: {r.coll.provider} has no read API; drift cannot be observed"
+                )
                 continue
             for key, recs in r.live.duplicates.items():
-                warnings.append(f"{r.coll.address(key)}: the vendor holds {len(recs)} records with this key")
+                warnings.append(
+                    f"{r.coll.address(key)}: the vendor holds {len(recs)} records with this key"
+                )
             out += drift_collection(r.coll, spec, r.live.records, r.state)
         if targets:
-            out = [d for d in out if any(address_matches(d.address, t) or _prefix_of(t, d.address) for t in targets)]
+            out = [
+                d
+                for d in out
+                if any(address_matches(d.address, t) or _prefix_of(t, d.address) for t in targets)
+            ]
         out.sort(key=lambda d: (d.drift_class.value, d.address))
         return DriftReport(tuple(out), tuple(unobservable), tuple(warnings))
 
@@ -392,13 +449,20 @@ class Engine:
         scope_id = prov.resolve_scope(coll)
         rec = prov.fetch_one(coll, scope_id, remote_id)
         if rec is None:
-            raise ProviderError(f"{coll.provider} has no record with id {remote_id!r} in {coll.prefix}", address=address)
+            raise ProviderError(
+                f"{coll.provider} has no record with id {remote_id!r} in {coll.prefix}",
+                address=address,
+            )
         if rec.key != key:
-            raise UsageError(f"{address}: the vendor's record {remote_id!r} has key {rec.key!r}, not {key!r}")
+            raise UsageError(
+                f"{address}: the vendor's record {remote_id!r} has key {rec.key!r}, not {key!r}"
+            )
         declared = next((d for d in coll.items if d.key == key), None)
         managed = dict(declared.fields) if declared else dict(rec.fields)
         fields = {k: rec.fields.get(k) for k in managed}
-        entry = StateEntry(address, coll.provider, coll.kind, coll.scope, key, rec.remote_id, fields, Status.OK)
+        entry = StateEntry(
+            address, coll.provider, coll.kind, coll.scope, key, rec.remote_id, fields, Status.OK
+        )
         self.store.put(entry)
         return entry
 
@@ -409,7 +473,9 @@ class Engine:
                 if "/" in key:
                     continue
                 return coll, key.replace("%2F", "/").replace("%25", "%")
-        raise UsageError(f"{address}: no declared collection holds this address; declare the item in a manifest first")
+        raise UsageError(
+            f"{address}: no declared collection holds this address; declare the item in a manifest first"
+        )
 
 
 def _outcome(fut: Future[str | None]) -> Outcome:

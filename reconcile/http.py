@@ -122,9 +122,18 @@ class VendorClient:
             started = time.monotonic()
             try:
                 self.requests += 1
-                resp = self.http.request(method, path, content=content, params=params, headers=headers, json=json_body)
+                resp = self.http.request(
+                    method, path, content=content, params=params, headers=headers, json=json_body
+                )
             except (httpx.TransportError, httpx.TimeoutException) as exc:
-                log.debug("%s %s: %s (attempt %d/%d)", method, path, type(exc).__name__, attempt + 1, attempts)
+                log.debug(
+                    "%s %s: %s (attempt %d/%d)",
+                    method,
+                    path,
+                    type(exc).__name__,
+                    attempt + 1,
+                    attempts,
+                )
                 last = RetryableError(
                     f"{method} {path}: {type(exc).__name__}: {exc or 'connection failed'}; the vendor may or may not have applied it",
                     address=address,
@@ -133,7 +142,13 @@ class VendorClient:
                 if attempt + 1 < attempts:
                     self._sleep(attempt, None)
                 continue
-            log.debug("%s %s -> %d in %.0f ms", method, path, resp.status_code, (time.monotonic() - started) * 1000)
+            log.debug(
+                "%s %s -> %d in %.0f ms",
+                method,
+                path,
+                resp.status_code,
+                (time.monotonic() - started) * 1000,
+            )
             if resp.status_code in ok:
                 return resp
             if resp.status_code in RETRY_STATUSES:
@@ -150,7 +165,9 @@ class VendorClient:
         assert last is not None
         raise last
 
-    def stream_items(self, method: str, path: str, prefix: str, *, address: str = "") -> Iterator[Any]:
+    def stream_items(
+        self, method: str, path: str, prefix: str, *, address: str = ""
+    ) -> Iterator[Any]:
         """Yield the JSON values at `prefix` (ijson syntax, e.g. "records.item") of a GET body
         as they arrive, so a large body is never held whole. Retried like any idempotent call
         until the first value is out; a fault after that raises RetryableError."""
@@ -169,15 +186,25 @@ class VendorClient:
                     resp.read()
                     if resp.status_code not in RETRY_STATUSES or attempt + 1 >= attempts:
                         if resp.status_code in RETRY_STATUSES:
-                            raise RetryableError(f"{method} {path}: HTTP {resp.status_code}: {self.message(resp)}", address=address, status=resp.status_code)
+                            raise RetryableError(
+                                f"{method} {path}: HTTP {resp.status_code}: {self.message(resp)}",
+                                address=address,
+                                status=resp.status_code,
+                            )
                         raise self.error(resp, method, path, address)
                     retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
             except (httpx.TransportError, httpx.TimeoutException) as exc:
                 if started or attempt + 1 >= attempts:
-                    raise RetryableError(f"{method} {path}: {type(exc).__name__}: {exc or 'connection failed'}", address=address) from exc
+                    raise RetryableError(
+                        f"{method} {path}: {type(exc).__name__}: {exc or 'connection failed'}",
+                        address=address,
+                    ) from exc
                 retry_after = None
             except ijson.JSONError as exc:
-                raise ProviderError(f"{self.config.name}: {method} {path}: the body is not the JSON expected: {exc}", address=address) from exc
+                raise ProviderError(
+                    f"{self.config.name}: {method} {path}: the body is not the JSON expected: {exc}",
+                    address=address,
+                ) from exc
             self._sleep(attempt, retry_after)
 
     def error(self, resp: httpx.Response, method: str, path: str, address: str) -> ProviderError:

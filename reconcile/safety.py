@@ -12,20 +12,29 @@ from reconcile.errors import Problem
 from reconcile.model import Action, Change, Collection
 
 
-def prevent_destroy(coll: Collection, changes: Iterable[Change]) -> tuple[list[Change], list[Problem]]:
+def prevent_destroy(
+    coll: Collection, changes: Iterable[Change]
+) -> tuple[list[Change], list[Problem]]:
     """Drop deletes from a `prevent_destroy: true` collection, with one problem each."""
     if not coll.prevent_destroy:
         return list(changes), []
     kept, problems = [], []
     for c in changes:
         if c.action is Action.DELETE:
-            problems.append(Problem(c.address, f"would be deleted, but its collection ({coll.origin}) sets prevent_destroy: true"))
+            problems.append(
+                Problem(
+                    c.address,
+                    f"would be deleted, but its collection ({coll.origin}) sets prevent_destroy: true",
+                )
+            )
         else:
             kept.append(c)
     return kept, problems
 
 
-def over_threshold(coll: Collection, changes: Iterable[Change], managed: int, policy: Policy) -> str | None:
+def over_threshold(
+    coll: Collection, changes: Iterable[Change], managed: int, policy: Policy
+) -> str | None:
     """A message when the collection's deletes exceed the policy, else None."""
     deletes = sum(1 for c in changes if c.action is Action.DELETE)
     if not deletes:

@@ -25,10 +25,20 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
               help="Run as if started in this project folder.")  # fmt: skip
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="Path of reconcile.yaml (default: DIR/reconcile.yaml).")  # fmt: skip
-@click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set or output is not a terminal).")
-@click.option("--debug", is_flag=True, help="Log every vendor request (method, path, status, time) to stderr; never credentials.")
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour (also when NO_COLOR is set or output is not a terminal).",
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Log every vendor request (method, path, status, time) to stderr; never credentials.",
+)
 @click.pass_context
-def cli(ctx: click.Context, directory: str, config: str | None, no_color: bool, debug: bool) -> None:
+def cli(
+    ctx: click.Context, directory: str, config: str | None, no_color: bool, debug: bool
+) -> None:
     """Contact-centre data as code: plan, apply and drift-check what each vendor holds."""
     setup_logging(debug)
     ctx.obj = Context.make(directory, config, no_color, debug)
@@ -52,7 +62,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
     try:
-        rv = cli.main(args=list(argv) if argv is not None else None, prog_name="reconcile", standalone_mode=False)
+        rv = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="reconcile",
+            standalone_mode=False,
+        )
     except click.exceptions.UsageError as exc:
         # click would exit 2, which means "changes present" here: a typo in a cron job is not drift.
         echo_err(redact.scrub(exc.format_message()))

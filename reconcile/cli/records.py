@@ -22,13 +22,20 @@ _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 @click.command("import")
 @click.argument("address")
 @click.argument("remote_id")
-@click.option("--lock-timeout", type=click.FloatRange(0), default=0.0, help="Seconds to wait for another run's lock.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(0),
+    default=0.0,
+    help="Seconds to wait for another run's lock.",
+)
 @pass_ctx
 def import_(ctx: Context, address: str, remote_id: str, lock_timeout: float) -> int:
     """Adopt an existing vendor record: record REMOTE_ID in state as ADDRESS."""
     with ctx.engine() as engine, engine.store.lock("import", timeout=lock_timeout):
         entry = engine.import_record(address, remote_id)
-    echo(f"Imported {entry.address} (remote id {entry.remote_id}); {len(entry.fields)} managed field(s) recorded.")
+    echo(
+        f"Imported {entry.address} (remote id {entry.remote_id}); {len(entry.fields)} managed field(s) recorded."
+    )
     return 0
 
 
@@ -43,12 +50,23 @@ def _scope_ref(spec: kinds.KindSpec, scope: str | None) -> dict[str, Any]:
 
 
 @click.command()
-@click.option("--provider", "provider_name", required=True, help="Provider name from reconcile.yaml.")
+@click.option(
+    "--provider", "provider_name", required=True, help="Provider name from reconcile.yaml."
+)
 @click.option("--kind", "kind_name", required=True, help="Kind, e.g. ciopulse/contacts.")
-@click.option("--scope", default=None, help="Scope: a jtel campaign id or name, a service, a channel.")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write the manifest here instead of stdout.")
+@click.option(
+    "--scope", default=None, help="Scope: a jtel campaign id or name, a service, a channel."
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the manifest here instead of stdout.",
+)
 @pass_ctx
-def export(ctx: Context, provider_name: str, kind_name: str, scope: str | None, out: Path | None) -> int:
+def export(
+    ctx: Context, provider_name: str, kind_name: str, scope: str | None, out: Path | None
+) -> int:
     """Write the live records of one scope as a manifest document."""
     spec = kinds.get(kind_name)
     if spec is None:
@@ -56,25 +74,44 @@ def export(ctx: Context, provider_name: str, kind_name: str, scope: str | None, 
     with ctx.engine() as engine:
         prov = engine.provider(provider_name)
         if prov.type != spec.provider_type:
-            raise UsageError(f"provider {provider_name!r} is of type {prov.type}, kind {kind_name} needs {spec.provider_type}")
+            raise UsageError(
+                f"provider {provider_name!r} is of type {prov.type}, kind {kind_name} needs {spec.provider_type}"
+            )
         if not prov.can_read:
             raise UsageError(f"{prov.type} has no read API: there is nothing to export")
         ref = _scope_ref(spec, scope)
-        coll = Collection(provider_name, kind_name, spec.scope_display(ref), ref, Prune.MANAGED, False, (), "--scope")
+        coll = Collection(
+            provider_name,
+            kind_name,
+            spec.scope_display(ref),
+            ref,
+            Prune.MANAGED,
+            False,
+            (),
+            "--scope",
+        )
         scope_id = prov.resolve_scope(coll)
         live = prov.read(coll, scope_id)
     items = []
     for key in sorted(live.records):
         rec = live.records[key]
         item = {spec.key_field: key}
-        item.update({k: v for k, v in rec.fields.items() if v is not None and k in spec.item_schema.get("properties", {})})
+        item.update(
+            {
+                k: v
+                for k, v in rec.fields.items()
+                if v is not None and k in spec.item_schema.get("properties", {})
+            }
+        )
         items.append(item)
     doc: dict[str, Any] = {"kind": kind_name, "provider": provider_name}
     if spec.scope_field:
         doc[spec.scope_field] = ref
     doc["prune"] = "managed"
     doc["items"] = items
-    text = f"# exported from {provider_name} by reconcile export\n" + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000)
+    text = f"# exported from {provider_name} by reconcile export\n" + yaml.dump(
+        doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000
+    )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
@@ -82,7 +119,10 @@ def export(ctx: Context, provider_name: str, kind_name: str, scope: str | None, 
     else:
         sys.stdout.write(text)
     if live.duplicates:
-        echo(f"Warning: {len(live.duplicates)} key(s) are held more than once at the vendor and were exported once: {', '.join(sorted(live.duplicates))}", err=True)
+        echo(
+            f"Warning: {len(live.duplicates)} key(s) are held more than once at the vendor and were exported once: {', '.join(sorted(live.duplicates))}",
+            err=True,
+        )
     return 0
 
 
@@ -92,7 +132,12 @@ def state() -> None:
 
 
 @state.command("list")
-@click.option("--status", type=click.Choice(["ok", "uncertain"]), default=None, help="Only entries with this status.")
+@click.option(
+    "--status",
+    type=click.Choice(["ok", "uncertain"]),
+    default=None,
+    help="Only entries with this status.",
+)
 @pass_ctx
 def state_list(ctx: Context, status: str | None) -> int:
     """One line per managed record: address, remote id, status."""
@@ -158,8 +203,14 @@ def state_mv(ctx: Context, src: str, dst: str) -> int:
             raise UsageError(f"{dst}: already in the state; remove it first")
         coll, key = engine._collection_for(dst)
         if coll.kind != e.kind or coll.provider != e.provider:
-            raise UsageError(f"{dst} is a {coll.provider} {coll.kind} address, {src} is {e.provider} {e.kind}")
-        engine.store.put(StateEntry(dst, coll.provider, coll.kind, coll.scope, key, e.remote_id, e.fields, e.status))
+            raise UsageError(
+                f"{dst} is a {coll.provider} {coll.kind} address, {src} is {e.provider} {e.kind}"
+            )
+        engine.store.put(
+            StateEntry(
+                dst, coll.provider, coll.kind, coll.scope, key, e.remote_id, e.fields, e.status
+            )
+        )
         engine.store.remove(src)
     echo(f"Moved {src} -> {dst}.")
     return 0

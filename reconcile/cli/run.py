@@ -34,7 +34,9 @@ def validate(ctx: Context) -> int:
     project = ctx.project()
     collections = load_collections(project)
     items = sum(len(c.items) for c in collections)
-    echo(f"Valid: {len(collections)} collection{'s' if len(collections) != 1 else ''}, {items} item{'s' if items != 1 else ''}, {len(project.providers)} provider{'s' if len(project.providers) != 1 else ''}.")
+    echo(
+        f"Valid: {len(collections)} collection{'s' if len(collections) != 1 else ''}, {items} item{'s' if items != 1 else ''}, {len(project.providers)} provider{'s' if len(project.providers) != 1 else ''}."
+    )
     return 0
 
 
@@ -48,14 +50,29 @@ def _show_plan(plan: Plan, fmt: str, ctx: Context, show_values: bool) -> None:
 
 
 @click.command()
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan for `reconcile apply PLANFILE`.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan for `reconcile apply PLANFILE`.",
+)
 @format_option
 @target_option
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error).")
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error)."
+)
 @parallelism_option
 @show_values_option
 @pass_ctx
-def plan(ctx: Context, out: Path | None, fmt: str, targets: tuple[str, ...], detailed_exitcode: bool, parallelism: int | None, show_values: bool) -> int:
+def plan(
+    ctx: Context,
+    out: Path | None,
+    fmt: str,
+    targets: tuple[str, ...],
+    detailed_exitcode: bool,
+    parallelism: int | None,
+    show_values: bool,
+) -> int:
     """Show what apply would change at each vendor."""
     with ctx.engine(parallelism) as engine:
         p = engine.plan(targets)
@@ -73,20 +90,42 @@ def plan(ctx: Context, out: Path | None, fmt: str, targets: tuple[str, ...], det
 
 
 @click.command()
-@click.argument("planfile", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed when there is no terminal).")
+@click.argument(
+    "planfile", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--auto-approve", is_flag=True, help="Apply without asking (needed when there is no terminal)."
+)
 @target_option
 @parallelism_option
-@click.option("--force", is_flag=True, help="Apply even over a delete threshold or blacklist-removal limit.")
-@click.option("--lock-timeout", type=click.FloatRange(0), default=0.0, show_default=True, help="Seconds to wait for another run's lock.")
+@click.option(
+    "--force", is_flag=True, help="Apply even over a delete threshold or blacklist-removal limit."
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another run's lock.",
+)
 @pass_ctx
-def apply(ctx: Context, planfile: Path | None, auto_approve: bool, targets: tuple[str, ...], parallelism: int | None, force: bool, lock_timeout: float) -> int:
+def apply(
+    ctx: Context,
+    planfile: Path | None,
+    auto_approve: bool,
+    targets: tuple[str, ...],
+    parallelism: int | None,
+    force: bool,
+    lock_timeout: float,
+) -> int:
     """Make each vendor hold what the manifests declare (or apply a saved plan)."""
     with ctx.engine(parallelism) as engine, engine.store.lock("apply", timeout=lock_timeout):
         skip: list[Any] = []
         if planfile is not None:
             if targets:
-                raise UsageError("--target cannot narrow a saved plan; make the plan with --target instead")
+                raise UsageError(
+                    "--target cannot narrow a saved plan; make the plan with --target instead"
+                )
             try:
                 p = plan_from_dict(json.loads(planfile.read_text(encoding="utf-8")), str(planfile))
             except ValueError as exc:
@@ -100,8 +139,12 @@ def apply(ctx: Context, planfile: Path | None, auto_approve: bool, targets: tupl
         engine.enforce_safety(p, force)
         if planfile is None and not auto_approve:
             if not sys.stdin.isatty():
-                raise UsageError("no terminal to confirm on: review the plan, then pass --auto-approve (or apply a saved plan file)")
-            answer = click.prompt("\nApply these changes? Only 'yes' will be accepted", default="", show_default=False)
+                raise UsageError(
+                    "no terminal to confirm on: review the plan, then pass --auto-approve (or apply a saved plan file)"
+                )
+            answer = click.prompt(
+                "\nApply these changes? Only 'yes' will be accepted", default="", show_default=False
+            )
             if answer.strip() != "yes":
                 echo("Apply cancelled; nothing was changed.")
                 return 1

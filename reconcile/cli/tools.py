@@ -25,11 +25,30 @@ def sandbox() -> None:
 @sandbox.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
-@click.option("--latency-ms", type=click.FloatRange(0), default=0.0, help="Added to every vendor call.")
-@click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of calls answered 5xx.")
-@click.option("--throttle-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of calls answered 429 with Retry-After.")
-@click.option("--drop-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of connections dropped before processing.")
-@click.option("--lost-reply-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of writes committed whose answer is lost.")
+@click.option(
+    "--latency-ms", type=click.FloatRange(0), default=0.0, help="Added to every vendor call."
+)
+@click.option(
+    "--error-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of calls answered 5xx."
+)
+@click.option(
+    "--throttle-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of calls answered 429 with Retry-After.",
+)
+@click.option(
+    "--drop-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of connections dropped before processing.",
+)
+@click.option(
+    "--lost-reply-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of writes committed whose answer is lost.",
+)
 @click.option("--seed", type=int, default=None, help="Seed for the fault dice.")
 @click.option("--verbose", is_flag=True, help="Log every request.")
 def sandbox_serve(host: str, port: int, latency_ms: float, error_rate: float, throttle_rate: float, drop_rate: float,
@@ -48,14 +67,21 @@ def sandbox_serve(host: str, port: int, latency_ms: float, error_rate: float, th
 
 @click.command()
 @click.argument("name", required=False)
-@click.option("--write", "write_dir", type=click.Path(file_okay=False, path_type=Path), help="Write every schema into this folder.")
+@click.option(
+    "--write",
+    "write_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write every schema into this folder.",
+)
 def schema(name: str | None, write_dir: Path | None) -> int:
     """Print the JSON Schema of a file kind (reconcile, plan, drift, or a manifest kind)."""
     schemas = all_schemas()
     if write_dir is not None:
         write_dir.mkdir(parents=True, exist_ok=True)
         for n, s in schemas.items():
-            (write_dir / f"{n}.schema.json").write_text(json.dumps(s, indent=2) + "\n", encoding="utf-8")
+            (write_dir / f"{n}.schema.json").write_text(
+                json.dumps(s, indent=2) + "\n", encoding="utf-8"
+            )
         echo(f"Wrote {len(schemas)} schemas to {write_dir}.")
         return 0
     if name is None:
@@ -148,7 +174,13 @@ def demo(ctx: click.Context, keep: bool) -> int:
             echo("== 5. Someone edits AGENT-18 by hand in the CIOPulse UI")
             httpx.put(
                 f"{running.url}/_admin/ciopulse/contacts/AGENT-18",
-                json={"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com", "job_title": "Intern", "mobile": None},
+                json={
+                    "first_name": "Grace",
+                    "last_name": "Hopper",
+                    "email": "grace@example.com",
+                    "job_title": "Intern",
+                    "mobile": None,
+                },
             ).raise_for_status()
             echo("   job_title: Duty Manager -> Intern")
             step("6. The scheduled drift check notices (exit 2)", ["drift"], 2)
@@ -161,14 +193,20 @@ def demo(ctx: click.Context, keep: bool) -> int:
                         dest = kept / p.relative_to(project)
                         dest.parent.mkdir(parents=True, exist_ok=True)
                         dest.write_bytes(p.read_bytes())
-                echo(f"\nDemo project kept in {kept} (the sandbox is gone; run `reconcile sandbox serve` to use it).")
+                echo(
+                    f"\nDemo project kept in {kept} (the sandbox is gone; run `reconcile sandbox serve` to use it)."
+                )
         finally:
             if old is None:
                 os.environ.pop("CIOPULSE_URL", None)
             else:
                 os.environ["CIOPULSE_URL"] = old
     echo("")
-    echo("Demo finished: every step behaved as expected." if not failures else f"Demo finished with {failures} unexpected exit code(s).")
+    echo(
+        "Demo finished: every step behaved as expected."
+        if not failures
+        else f"Demo finished with {failures} unexpected exit code(s)."
+    )
     return 0 if not failures else 1
 
 

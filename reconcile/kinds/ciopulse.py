@@ -34,7 +34,7 @@ def unsendable(value: str) -> str | None:
     if "\\" in value:
         return "contains a backslash; CIOPulse rejects any request body with a backslash in it"
     if '"' in value:
-        return "contains a double quote, which JSON can only carry as \\\" and CIOPulse rejects backslashes"
+        return 'contains a double quote, which JSON can only carry as \\" and CIOPulse rejects backslashes'
     for ch in value:
         if ord(ch) < 0x20 or ch == "\x7f":
             return f"contains the control character U+{ord(ch):04X}, which JSON can only carry escaped and CIOPulse rejects backslashes"

@@ -101,7 +101,16 @@ DIALLER_CONTACTS = register(
         toggles={"locked": (Action.LOCK, Action.UNLOCK)},
         triggers={"reset_token": Action.RESET},
         personal_fields=frozenset(
-            {"Name", "FirstName", "Address", "Email", "AccountIBAN", "AccountNumber", "FaxNumber", *PHONES}
+            {
+                "Name",
+                "FirstName",
+                "Address",
+                "Email",
+                "AccountIBAN",
+                "AccountNumber",
+                "FaxNumber",
+                *PHONES,
+            }
         ),
         check_item=check_item,
         check_collection=check_collection,

@@ -8,7 +8,9 @@ from typing import Any
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMAIL = re.compile(r"^[^@\s\"\\]+@[^@\s\"\\]+\.[^@\s\"\\.]+$")
-DATETIME = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
+DATETIME = re.compile(
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
+)
 
 
 def check_e164(name: str, value: Any) -> list[tuple[str, str]]:
@@ -16,7 +18,10 @@ def check_e164(name: str, value: Any) -> list[tuple[str, str]]:
         return []
     if not E164.match(value):
         return [
-            (name, f"{value!r} is not an E.164 number: '+', country code, number without the leading 0, no spaces or hyphens (e.g. +4930123456)")
+            (
+                name,
+                f"{value!r} is not an E.164 number: '+', country code, number without the leading 0, no spaces or hyphens (e.g. +4930123456)",
+            )
         ]
     return []
 
@@ -41,7 +46,13 @@ def duplicate_values(
             continue
         k = v.lower() if fold_case and isinstance(v, str) else v
         if k in seen:
-            out.append((i, name, f"{v!r} is already used by item {seen[k] + 1} of this collection; it must be unique"))
+            out.append(
+                (
+                    i,
+                    name,
+                    f"{v!r} is already used by item {seen[k] + 1} of this collection; it must be unique",
+                )
+            )
         else:
             seen[k] = i
     return out

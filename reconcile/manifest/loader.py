@@ -40,7 +40,10 @@ def manifest_files(project: Project) -> tuple[list[Path], list[Problem]]:
         matched = sorted(p for p in project.root.glob(pattern) if p.is_file())
         if not matched:
             problems.append(
-                Problem(project.rel(project.config_file), f"manifests: pattern {pattern!r} matches no file (a typo here would make every managed record look undeclared)")
+                Problem(
+                    project.rel(project.config_file),
+                    f"manifests: pattern {pattern!r} matches no file (a typo here would make every managed record look undeclared)",
+                )
             )
         for p in matched:
             files[p] = None
@@ -57,7 +60,12 @@ def load_collections(project: Project) -> list[Collection]:
     for c in collections:
         ident = (c.provider, c.kind, c.scope)
         if ident in seen:
-            problems.append(Problem(c.origin, f"{c.prefix} is already declared at {seen[ident]}; declare each scope once"))
+            problems.append(
+                Problem(
+                    c.origin,
+                    f"{c.prefix} is already declared at {seen[ident]}; declare each scope once",
+                )
+            )
         else:
             seen[ident] = c.origin
     if problems:
@@ -78,7 +86,12 @@ def _load_file(project: Project, path: Path, problems: list[Problem]) -> list[Co
         if doc is None:
             continue
         if not isinstance(doc, LocatedDict):
-            problems.append(Problem(f"{name}:1:1", "a manifest document must be a mapping with kind:, provider: and items:"))
+            problems.append(
+                Problem(
+                    f"{name}:1:1",
+                    "a manifest document must be a mapping with kind:, provider: and items:",
+                )
+            )
             continue
         coll = _load_document(project, path, doc, problems)
         if coll is not None:
@@ -86,16 +99,28 @@ def _load_file(project: Project, path: Path, problems: list[Problem]) -> list[Co
     return out
 
 
-def _load_document(project: Project, path: Path, doc: LocatedDict, problems: list[Problem]) -> Collection | None:
+def _load_document(
+    project: Project, path: Path, doc: LocatedDict, problems: list[Problem]
+) -> Collection | None:
     kind = doc.get("kind")
     spec = kinds.get(kind) if isinstance(kind, str) else None
     if spec is None:
         known = ", ".join(kinds.all_kinds())
-        problems.append(Problem(doc.where("kind") if "kind" in doc else doc.where(), f"kind: {kind!r} is not a known kind (known: {known})"))
+        problems.append(
+            Problem(
+                doc.where("kind") if "kind" in doc else doc.where(),
+                f"kind: {kind!r} is not a known kind (known: {known})",
+            )
+        )
         return None
     before = len(problems)
     envelope = LocatedDict({k: v for k, v in doc.items() if k != "items"})
-    envelope.file, envelope.line, envelope.col, envelope.marks = doc.file, doc.line, doc.col, doc.marks
+    envelope.file, envelope.line, envelope.col, envelope.marks = (
+        doc.file,
+        doc.line,
+        doc.col,
+        doc.marks,
+    )
     if "items" in doc:
         envelope["items"] = [] if isinstance(doc["items"], list) else doc["items"]
     problems += schema_problems(envelope_schema(spec, with_items=False), envelope, doc.where())
@@ -103,9 +128,19 @@ def _load_document(project: Project, path: Path, doc: LocatedDict, problems: lis
     if isinstance(provider, str):
         pc = project.providers.get(provider)
         if pc is None:
-            problems.append(Problem(doc.where("provider"), f"provider {provider!r} is not configured in reconcile.yaml (configured: {', '.join(project.providers) or 'none'})"))
+            problems.append(
+                Problem(
+                    doc.where("provider"),
+                    f"provider {provider!r} is not configured in reconcile.yaml (configured: {', '.join(project.providers) or 'none'})",
+                )
+            )
         elif pc.type != spec.provider_type:
-            problems.append(Problem(doc.where("provider"), f"provider {provider!r} is of type {pc.type}, but kind {spec.name} needs a {spec.provider_type} provider"))
+            problems.append(
+                Problem(
+                    doc.where("provider"),
+                    f"provider {provider!r} is of type {pc.type}, but kind {spec.name} needs a {spec.provider_type} provider",
+                )
+            )
     if len(problems) > before:
         return None
 
@@ -133,10 +168,20 @@ def _load_document(project: Project, path: Path, doc: LocatedDict, problems: lis
             continue
         located = item if isinstance(item, LocatedDict) else None
         for fld, message in spec.check_item(item):
-            problems.append(Problem(located.where(fld) if located and fld in item else where, f"items[{i}].{fld}: {message}"))
+            problems.append(
+                Problem(
+                    located.where(fld) if located and fld in item else where,
+                    f"items[{i}].{fld}: {message}",
+                )
+            )
         key = item[spec.key_field]
         if key in keys:
-            problems.append(Problem(where, f"items[{i}]: {spec.key_field} {key!r} is declared twice in this collection (first at {keys[key]})"))
+            problems.append(
+                Problem(
+                    where,
+                    f"items[{i}]: {spec.key_field} {key!r} is declared twice in this collection (first at {keys[key]})",
+                )
+            )
             continue
         keys[key] = where
         fields = {k: v for k, v in item.items() if k != spec.key_field}
@@ -147,8 +192,26 @@ def _load_document(project: Project, path: Path, doc: LocatedDict, problems: lis
         problems.append(Problem(d.origin, f"{spec.key_field} {d.key!r}: {fld}: {message}"))
 
     scope_raw = doc.get(spec.scope_field) if spec.scope_field else None
-    scope_ref = dict(scope_raw) if isinstance(scope_raw, Mapping) else ({"value": scope_raw} if scope_raw is not None else {})
-    options = {k: v for k, v in doc.items() if k not in {"kind", "provider", "items", "items_from", "prune", "prevent_destroy", "description", spec.scope_field}}
+    scope_ref = (
+        dict(scope_raw)
+        if isinstance(scope_raw, Mapping)
+        else ({"value": scope_raw} if scope_raw is not None else {})
+    )
+    options = {
+        k: v
+        for k, v in doc.items()
+        if k
+        not in {
+            "kind",
+            "provider",
+            "items",
+            "items_from",
+            "prune",
+            "prevent_destroy",
+            "description",
+            spec.scope_field,
+        }
+    }
     return Collection(
         provider=str(provider),
         kind=spec.name,
@@ -162,12 +225,19 @@ def _load_document(project: Project, path: Path, doc: LocatedDict, problems: lis
     )
 
 
-def _items_from(project: Project, path: Path, doc: LocatedDict, spec: kinds.KindSpec, problems: list[Problem]) -> LocatedList | None:
+def _items_from(
+    project: Project, path: Path, doc: LocatedDict, spec: kinds.KindSpec, problems: list[Problem]
+) -> LocatedList | None:
     where = doc.where("items_from")
     ref = doc["items_from"]
     target = (path.parent / ref).resolve()
     if not target.is_relative_to(project.root.resolve()):
-        problems.append(Problem(where, f"items_from: {ref!r} points outside the project folder; keep item files inside the project"))
+        problems.append(
+            Problem(
+                where,
+                f"items_from: {ref!r} points outside the project folder; keep item files inside the project",
+            )
+        )
         return None
     if not target.is_file():
         problems.append(Problem(where, f"items_from: {ref!r}: no such file"))
@@ -185,25 +255,33 @@ def _items_from(project: Project, path: Path, doc: LocatedDict, spec: kinds.Kind
         problems.extend(ps)
     if len(docs) != 1 or docs[0][0] is None:
         if not any(ps for _, ps in docs):
-            problems.append(Problem(f"{name}:1:1", "an items file holds one YAML document: a list of items"))
+            problems.append(
+                Problem(f"{name}:1:1", "an items file holds one YAML document: a list of items")
+            )
         return None
     value = docs[0][0]
     if isinstance(value, LocatedDict) and isinstance(value.get("items"), LocatedList):
         value = value["items"]
     if not isinstance(value, LocatedList):
-        problems.append(Problem(f"{name}:1:1", "an items file holds a list of items (or a mapping with items:)"))
+        problems.append(
+            Problem(f"{name}:1:1", "an items file holds a list of items (or a mapping with items:)")
+        )
         return None
     return value
 
 
-def _csv_items(text: str, name: str, spec: kinds.KindSpec, problems: list[Problem]) -> LocatedList | None:
+def _csv_items(
+    text: str, name: str, spec: kinds.KindSpec, problems: list[Problem]
+) -> LocatedList | None:
     """CSV rows as items: the header names the fields, an empty cell is null."""
     props: Mapping[str, Any] = spec.item_schema.get("properties", {})
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
-        problems.append(Problem(f"{name}:1:1", "empty CSV file: the first row must name the fields"))
+        problems.append(
+            Problem(f"{name}:1:1", "empty CSV file: the first row must name the fields")
+        )
         return None
     except csv.Error as exc:
         problems.append(Problem(f"{name}:1:1", f"CSV error: {exc}"))
@@ -211,7 +289,12 @@ def _csv_items(text: str, name: str, spec: kinds.KindSpec, problems: list[Proble
     header = [h.strip() for h in header]
     for col, h in enumerate(header, 1):
         if h not in props:
-            problems.append(Problem(f"{name}:1:{col}", f"unknown column {h!r} for kind {spec.name} (known: {', '.join(props)})"))
+            problems.append(
+                Problem(
+                    f"{name}:1:{col}",
+                    f"unknown column {h!r} for kind {spec.name} (known: {', '.join(props)})",
+                )
+            )
     if len(set(header)) != len(header):
         problems.append(Problem(f"{name}:1:1", "a column name is repeated in the header"))
     if any(p.where.startswith(f"{name}:1:") for p in problems):
@@ -225,7 +308,12 @@ def _csv_items(text: str, name: str, spec: kinds.KindSpec, problems: list[Proble
             if not row or all(not c.strip() for c in row):
                 continue
             if len(row) != len(header):
-                problems.append(Problem(f"{name}:{line}:1", f"row has {len(row)} cells, the header has {len(header)}"))
+                problems.append(
+                    Problem(
+                        f"{name}:{line}:1",
+                        f"row has {len(row)} cells, the header has {len(header)}",
+                    )
+                )
                 continue
             item = LocatedDict()
             item.file, item.line, item.col, item.marks = name, line, 1, {}

@@ -137,7 +137,11 @@ class _Builder:
         if type(ev) is yaml.ScalarEvent:
             value: Any = ev.value
             if ev.tag and ev.tag != "!":
-                tag = ev.tag if ev.tag.startswith("tag:") else ev.tag.replace("!!", "tag:yaml.org,2002:", 1)
+                tag = (
+                    ev.tag
+                    if ev.tag.startswith("tag:")
+                    else ev.tag.replace("!!", "tag:yaml.org,2002:", 1)
+                )
             elif not ev.style and ev.implicit[0]:
                 tag = _resolve_plain(value)
             else:
@@ -146,10 +150,14 @@ class _Builder:
                 try:
                     value = _scalar(tag, value)
                 except _UnsupportedTag:
-                    self.problems.append(Problem(self.where(ev.start_mark), f"unsupported YAML tag {ev.tag or tag}"))
+                    self.problems.append(
+                        Problem(self.where(ev.start_mark), f"unsupported YAML tag {ev.tag or tag}")
+                    )
                 except (ValueError, yaml.YAMLError):
                     kind = tag.rsplit(":", 1)[-1]
-                    self.problems.append(Problem(self.where(ev.start_mark), f"{value!r} is not a valid {kind}"))
+                    self.problems.append(
+                        Problem(self.where(ev.start_mark), f"{value!r} is not a valid {kind}")
+                    )
             if ev.anchor:
                 self.anchors[ev.anchor] = (value, 1)
             return value, 1
@@ -159,17 +167,25 @@ class _Builder:
             return self.sequence(ev, events)
         if type(ev) is yaml.AliasEvent:
             if ev.anchor not in self.anchors:
-                raise yaml.composer.ComposerError(None, None, f"found undefined alias {ev.anchor!r}", ev.start_mark)  # type: ignore[arg-type]
+                raise yaml.composer.ComposerError(
+                    None, None, f"found undefined alias {ev.anchor!r}", ev.start_mark
+                )  # type: ignore[arg-type]
             value, size = self.anchors[ev.anchor]
             self.expanded += size
             if self.expanded > MAX_EXPANDED_NODES:
                 raise _AliasBomb(ev.start_mark)
             return value, size
-        raise yaml.composer.ComposerError(None, None, f"unexpected {type(ev).__name__}", ev.start_mark)
+        raise yaml.composer.ComposerError(
+            None, None, f"unexpected {type(ev).__name__}", ev.start_mark
+        )
 
     def sequence(self, start: Any, events: Iterator[Any]) -> tuple[LocatedList, int]:
         out = LocatedList()
-        out.file, out.line, out.col = self.name, start.start_mark.line + 1, start.start_mark.column + 1
+        out.file, out.line, out.col = (
+            self.name,
+            start.start_mark.line + 1,
+            start.start_mark.column + 1,
+        )
         marks: list[tuple[int, int]] = []
         out.marks = marks
         size = 1
@@ -186,7 +202,11 @@ class _Builder:
 
     def mapping(self, start: Any, events: Iterator[Any]) -> tuple[LocatedDict, int]:
         out = LocatedDict()
-        out.file, out.line, out.col = self.name, start.start_mark.line + 1, start.start_mark.column + 1
+        out.file, out.line, out.col = (
+            self.name,
+            start.start_mark.line + 1,
+            start.start_mark.column + 1,
+        )
         marks: dict[str, tuple[int, int]] = {}
         out.marks = marks
         size = 1
@@ -241,12 +261,15 @@ def load_documents(text: str, name: str) -> Iterator[tuple[Any, list[Problem]]]:
                 value, _ = builder.node(next(events), events)
                 yield value, list(builder.problems)
     except _AliasBomb as bomb:
-        yield None, [
-            Problem(
-                builder.where(bomb.mark),
-                f"aliases here expand to more than {MAX_EXPANDED_NODES:,} values (an alias bomb?); refusing to load this document",
-            )
-        ]
+        yield (
+            None,
+            [
+                Problem(
+                    builder.where(bomb.mark),
+                    f"aliases here expand to more than {MAX_EXPANDED_NODES:,} values (an alias bomb?); refusing to load this document",
+                )
+            ],
+        )
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name

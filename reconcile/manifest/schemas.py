@@ -41,7 +41,10 @@ def config_schema() -> dict[str, Any]:
             "retries": {"type": "integer", "minimum": 0, "maximum": 20},
             "endpoints": {
                 "type": "object",
-                "additionalProperties": {"type": "string", "pattern": "^(GET|POST|PUT|PATCH|DELETE) /"},
+                "additionalProperties": {
+                    "type": "string",
+                    "pattern": "^(GET|POST|PUT|PATCH|DELETE) /",
+                },
             },
         },
         "allOf": [
@@ -69,7 +72,12 @@ def config_schema() -> dict[str, Any]:
                     "path": {"type": "string"},
                     "dsn": {"type": "string"},
                 },
-                "allOf": [{"if": {"properties": {"backend": {"const": "postgres"}}}, "then": {"required": ["dsn"]}}],
+                "allOf": [
+                    {
+                        "if": {"properties": {"backend": {"const": "postgres"}}},
+                        "then": {"required": ["dsn"]},
+                    }
+                ],
             },
             "manifests": {"type": "array", "items": {"type": "string"}, "minItems": 1},
             "policy": {
@@ -98,7 +106,9 @@ def envelope_schema(spec: kinds.KindSpec, *, with_items: bool = True) -> dict[st
         "prune": {"enum": ["managed", "all", "none"], "default": "managed"},
         "prevent_destroy": {"type": "boolean", "default": False},
         "items_from": {"type": "string", "pattern": "\\.(csv|ya?ml)$"},
-        "items": {"type": "array", "items": dict(spec.item_schema)} if with_items else {"type": "array"},
+        "items": {"type": "array", "items": dict(spec.item_schema)}
+        if with_items
+        else {"type": "array"},
     }
     required = ["kind", "provider"]
     if spec.scope_field:
@@ -125,13 +135,25 @@ def _field_change() -> dict[str, Any]:
 
 
 def plan_schema() -> dict[str, Any]:
-    counts = {"type": "object", "properties": {a.value: {"type": "integer"} for a in Action}, "required": [a.value for a in Action]}
+    counts = {
+        "type": "object",
+        "properties": {a.value: {"type": "integer"} for a in Action},
+        "required": [a.value for a in Action],
+    }
     return {
         "$schema": DIALECT,
         "$id": BASE + "plan.schema.json",
         "title": "reconcile plan (plan --format json and saved plan files)",
         "type": "object",
-        "required": ["format_version", "lineage", "serial", "summary", "changes", "warnings", "errors"],
+        "required": [
+            "format_version",
+            "lineage",
+            "serial",
+            "summary",
+            "changes",
+            "warnings",
+            "errors",
+        ],
         "properties": {
             "format_version": {"const": 1},
             "lineage": {"type": "string"},
@@ -207,7 +229,9 @@ def all_schemas() -> dict[str, dict[str, Any]]:
     return out
 
 
-def schema_problems(schema: Mapping[str, Any], value: Any, fallback: str, prefix: tuple[Any, ...] = ()) -> list[Problem]:
+def schema_problems(
+    schema: Mapping[str, Any], value: Any, fallback: str, prefix: tuple[Any, ...] = ()
+) -> list[Problem]:
     """Every way `value` breaks `schema`, each located at the offending spot."""
     v = jsonschema.Draft202012Validator(schema)
     out = []

@@ -41,7 +41,9 @@ class Provider(abc.ABC):
     # `endpoints:` in the provider's config, for calls a vendor does not document.
     endpoint_defaults: ClassVar[Mapping[str, str]] = {}
 
-    def __init__(self, config: ProviderConfig, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, config: ProviderConfig, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.config = config
         unknown = set(config.endpoints) - set(self.endpoint_defaults)
         if unknown:
@@ -49,7 +51,9 @@ class Provider(abc.ABC):
                 f"{config.origin}: providers.{config.name}.endpoints: unknown call(s) {', '.join(sorted(unknown))}; "
                 f"known: {', '.join(self.endpoint_defaults)}"
             )
-        self.client = VendorClient(config, headers=self.auth_headers(), message=self.error_message, transport=transport)
+        self.client = VendorClient(
+            config, headers=self.auth_headers(), message=self.error_message, transport=transport
+        )
 
     # -- wire ---------------------------------------------------------------------
     @abc.abstractmethod
@@ -83,7 +87,9 @@ class Provider(abc.ABC):
     def write(self, change: Change, scope_id: str | None) -> str | None:
         """Apply one change at the vendor; return the record's remote id when known."""
 
-    def check_plan(self, coll: Collection, live: ReadResult, changes: list[Change]) -> list[Problem]:
+    def check_plan(
+        self, coll: Collection, live: ReadResult, changes: list[Change]
+    ) -> list[Problem]:
         """Problems the vendor would refuse, found before anything is sent."""
         return []
 

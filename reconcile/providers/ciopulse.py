@@ -38,7 +38,10 @@ class CiopulseProvider(Provider):
     def auth_headers(self) -> Mapping[str, str]:
         s = self.config.settings
         raw = f"{s['portal_code']}:{s['api_key']}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(raw).decode(), "Accept": "application/json"}
+        return {
+            "Authorization": "Basic " + base64.b64encode(raw).decode(),
+            "Accept": "application/json",
+        }
 
     def error_message(self, resp: httpx.Response) -> str:
         return json_message(resp, "message", "error")
@@ -50,7 +53,9 @@ class CiopulseProvider(Provider):
         try:
             body = json.loads(resp.content)
         except ValueError as exc:
-            raise ProviderError(f"{self.config.name}: {method} {path} did not answer JSON", address=coll.prefix) from exc
+            raise ProviderError(
+                f"{self.config.name}: {method} {path} did not answer JSON", address=coll.prefix
+            ) from exc
         records: dict[str, Live] = {}
         for raw in _contacts(body):
             rec = _parse(raw)
@@ -61,7 +66,9 @@ class CiopulseProvider(Provider):
     def fetch_one(self, coll: Collection, scope_id: str | None, remote_id: str) -> Live | None:
         method, path = self.endpoint("get", id=remote_id)
         try:
-            resp = self.client.request(method, path, address=coll.address(remote_id), idempotent=True, ok=(200,))
+            resp = self.client.request(
+                method, path, address=coll.address(remote_id), idempotent=True, ok=(200,)
+            )
         except NotFoundError:
             return None
         for raw in _contacts(resp.json()):
@@ -75,7 +82,9 @@ class CiopulseProvider(Provider):
         if change.action is Action.DELETE:
             method, path = self.endpoint("delete", id=change.key)
             try:
-                self.client.request(method, path, address=change.address, idempotent=True, ok=(200, 202, 204))
+                self.client.request(
+                    method, path, address=change.address, idempotent=True, ok=(200, 202, 204)
+                )
             except NotFoundError:
                 pass  # already gone: the goal is met
             return change.key
@@ -89,17 +98,23 @@ class CiopulseProvider(Provider):
             raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             if b"\\" in raw:
                 # Validation stops these first; never send what the vendor is known to refuse.
-                raise ProviderError("a value needs a JSON escape, which CIOPulse rejects", address=change.address)
+                raise ProviderError(
+                    "a value needs a JSON escape, which CIOPulse rejects", address=change.address
+                )
             method, path = self.endpoint("upsert", id=change.key)
             self.client.request(
                 method, path, address=change.address, idempotent=True, ok=(200, 201),
                 content=raw, headers={"Content-Type": "application/json; charset=utf-8"},
             )  # fmt: skip
             return change.key
-        raise ProviderError(f"CIOPulse contacts have no {change.action.value} action", address=change.address)
+        raise ProviderError(
+            f"CIOPulse contacts have no {change.action.value} action", address=change.address
+        )
 
     # -- checks -------------------------------------------------------------------
-    def check_plan(self, coll: Collection, live: ReadResult, changes: list[Change]) -> list[Problem]:
+    def check_plan(
+        self, coll: Collection, live: ReadResult, changes: list[Change]
+    ) -> list[Problem]:
         problems: list[Problem] = []
         final: dict[str, str] = {}  # e-mail (folded) -> key, as the vendor will hold them
         for key, rec in live.records.items():
@@ -124,14 +139,22 @@ class CiopulseProvider(Provider):
                 after = c.after or {}
                 missing = [f for f in REQUIRED_ON_CREATE if not after.get(f)]
                 if missing:
-                    problems.append(Problem(c.address, f"{', '.join(missing)} must be declared to create a CIOPulse contact (declared at {c.origin})"))
+                    problems.append(
+                        Problem(
+                            c.address,
+                            f"{', '.join(missing)} must be declared to create a CIOPulse contact (declared at {c.origin})",
+                        )
+                    )
         for key, email in moving.items():
             if not isinstance(email, str):
                 continue
             holder = final.get(email.lower())
             if holder is not None and holder != key:
                 problems.append(
-                    Problem(coll.address(key), f"email {email!r} is already used by {coll.address(holder)} at the vendor; CIOPulse would answer 422")
+                    Problem(
+                        coll.address(key),
+                        f"email {email!r} is already used by {coll.address(holder)} at the vendor; CIOPulse would answer 422",
+                    )
                 )
             else:
                 final[email.lower()] = key

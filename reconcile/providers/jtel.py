@@ -42,14 +42,19 @@ class JtelProvider(Provider):
         "history": "GET /dialler/contacts/contact/{id}/history",
     }
 
-    def __init__(self, config: ProviderConfig, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, config: ProviderConfig, transport: httpx.BaseTransport | None = None
+    ) -> None:
         client_id = str(config.settings.get("client_id", "")).strip("/")
         super().__init__(dataclasses.replace(config, url=f"{config.url}/{client_id}"), transport)
         self._campaigns: list[Mapping[str, Any]] | None = None
         self._campaigns_lock = threading.Lock()
 
     def auth_headers(self) -> Mapping[str, str]:
-        return {"Authorization": f"Bearer {self.config.settings['token']}", "Accept": "application/json"}
+        return {
+            "Authorization": f"Bearer {self.config.settings['token']}",
+            "Accept": "application/json",
+        }
 
     def error_message(self, resp: httpx.Response) -> str:
         if resp.status_code == 404 and not resp.content.strip():
@@ -61,7 +66,13 @@ class JtelProvider(Provider):
         with self._campaigns_lock:
             if self._campaigns is None:
                 method, path = self.endpoint("campaigns")
-                resp = self.client.request(method, path, address=f"{self.config.name}/campaigns", idempotent=True, ok=(200,))
+                resp = self.client.request(
+                    method,
+                    path,
+                    address=f"{self.config.name}/campaigns",
+                    idempotent=True,
+                    ok=(200,),
+                )
                 records = resp.json().get("records") or []
                 self._campaigns = [r for r in records if isinstance(r, Mapping)]
             return self._campaigns
@@ -70,16 +81,34 @@ class JtelProvider(Provider):
         ref = coll.scope_ref
         camps = self.campaigns()
         if "id" in ref:
-            match = [c for c in camps if str(c.get("DiallerCampaignsID", c.get("ID"))) == str(ref["id"])]
+            match = [
+                c for c in camps if str(c.get("DiallerCampaignsID", c.get("ID"))) == str(ref["id"])
+            ]
         else:
             match = [c for c in camps if c.get("Name") == ref.get("name")]
         if len(match) == 1:
             return str(match[0].get("DiallerCampaignsID", match[0].get("ID")))
-        known = ", ".join(f"{c.get('DiallerCampaignsID', c.get('ID'))} {c.get('Name')!r}" for c in camps[:20])
+        known = ", ".join(
+            f"{c.get('DiallerCampaignsID', c.get('ID'))} {c.get('Name')!r}" for c in camps[:20]
+        )
         what = f"id {ref['id']}" if "id" in ref else f"name {ref.get('name')!r}"
         if not match:
-            raise ManifestError([Problem(coll.origin, f"campaign: no jtel campaign with {what} at provider {coll.provider} (campaigns: {known or 'none'})")])
-        raise ManifestError([Problem(coll.origin, f"campaign: {len(match)} jtel campaigns have {what}; use campaign: {{id: N}}")])
+            raise ManifestError(
+                [
+                    Problem(
+                        coll.origin,
+                        f"campaign: no jtel campaign with {what} at provider {coll.provider} (campaigns: {known or 'none'})",
+                    )
+                ]
+            )
+        raise ManifestError(
+            [
+                Problem(
+                    coll.origin,
+                    f"campaign: {len(match)} jtel campaigns have {what}; use campaign: {{id: N}}",
+                )
+            ]
+        )
 
     # -- reads ----------------------------------------------------------------------
     def read(self, coll: Collection, scope_id: str | None) -> ReadResult:
@@ -100,12 +129,17 @@ class JtelProvider(Provider):
     def fetch_one(self, coll: Collection, scope_id: str | None, remote_id: str) -> Live | None:
         method, path = self.endpoint("get", id=remote_id)
         try:
-            resp = self.client.request(method, path, address=coll.prefix, idempotent=True, ok=(200,))
+            resp = self.client.request(
+                method, path, address=coll.prefix, idempotent=True, ok=(200,)
+            )
         except NotFoundError:
             return None
         for raw in resp.json().get("records") or []:
             if scope_id is not None and str(raw.get("DiallerCampaignsID")) != str(scope_id):
-                raise ProviderError(f"jtel contact {remote_id} belongs to campaign {raw.get('DiallerCampaignsID')}, not {scope_id}", address=coll.prefix)
+                raise ProviderError(
+                    f"jtel contact {remote_id} belongs to campaign {raw.get('DiallerCampaignsID')}, not {scope_id}",
+                    address=coll.prefix,
+                )
             return _parse(raw)
         return None
 
@@ -120,32 +154,54 @@ class JtelProvider(Provider):
     def write(self, change: Change, scope_id: str | None) -> str | None:
         a = change.action
         if a is Action.CREATE:
-            body: dict[str, Any] = {"DiallerCampaignsID": int(scope_id) if scope_id and scope_id.isdigit() else scope_id, "UserData": change.key}
+            body: dict[str, Any] = {
+                "DiallerCampaignsID": int(scope_id)
+                if scope_id and scope_id.isdigit()
+                else scope_id,
+                "UserData": change.key,
+            }
             body.update({k: v for k, v in (change.after or {}).items() if k in _WRITABLE})
             method, path = self.endpoint("import")
             safe = "overwriteDuplicates=true" in path  # matches on UserData: a retry cannot double
-            resp = self.client.request(method, path, address=change.address, idempotent=safe, ok=(200, 201), json_body=body)
+            resp = self.client.request(
+                method, path, address=change.address, idempotent=safe, ok=(200, 201), json_body=body
+            )
             return _first_id(resp) or change.remote_id
         if change.remote_id is None:
-            raise ProviderError(f"no jtel contact id known for this {a.value}", address=change.address)
+            raise ProviderError(
+                f"no jtel contact id known for this {a.value}", address=change.address
+            )
         if a in (Action.UPDATE, Action.ADOPT):
             body = {f.name: f.after for f in change.fields if f.name in _WRITABLE}
             if body:
                 method, path = self.endpoint("update", id=change.remote_id)
-                self.client.request(method, path, address=change.address, idempotent=True, ok=(200, 201, 204), json_body=body)
+                self.client.request(
+                    method,
+                    path,
+                    address=change.address,
+                    idempotent=True,
+                    ok=(200, 201, 204),
+                    json_body=body,
+                )
             return change.remote_id
         if a is Action.DELETE:
             method, path = self.endpoint("delete", id=change.remote_id)
             try:
-                self.client.request(method, path, address=change.address, idempotent=True, ok=(200, 202, 204))
+                self.client.request(
+                    method, path, address=change.address, idempotent=True, ok=(200, 202, 204)
+                )
             except NotFoundError:
                 pass  # already gone
             return change.remote_id
         if a in (Action.LOCK, Action.UNLOCK, Action.RESET):
             method, path = self.endpoint(a.value, id=change.remote_id)
-            self.client.request(method, path, address=change.address, idempotent=True, ok=(200, 204))
+            self.client.request(
+                method, path, address=change.address, idempotent=True, ok=(200, 204)
+            )
             return change.remote_id
-        raise ProviderError(f"jtel dialler contacts have no {a.value} action", address=change.address)
+        raise ProviderError(
+            f"jtel dialler contacts have no {a.value} action", address=change.address
+        )
 
 
 def _first_id(resp: httpx.Response) -> str | None:

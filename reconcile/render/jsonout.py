@@ -26,7 +26,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "scope": c.scope,
                 "key": c.key,
                 "remote_id": c.remote_id,
-                "fields": [{"name": f.name, "before": f.before, "after": f.after} for f in c.fields],
+                "fields": [
+                    {"name": f.name, "before": f.before, "after": f.after} for f in c.fields
+                ],
                 "after": dict(c.after) if c.after is not None else None,
                 "live_fingerprint": c.live_fingerprint,
                 "origin": c.origin,
@@ -85,7 +87,9 @@ def drift_to_dict(report: DriftReport) -> dict[str, Any]:
             {
                 "address": d.address,
                 "class": d.drift_class.value,
-                "fields": [{"name": f.name, "before": f.before, "after": f.after} for f in d.fields],
+                "fields": [
+                    {"name": f.name, "before": f.before, "after": f.after} for f in d.fields
+                ],
                 "detail": d.detail,
             }
             for d in report.drift

@@ -41,9 +41,17 @@ def plan_markdown(plan: Plan, show_values: bool = False) -> str:
     for w in plan.warnings:
         out.append(f"> **Warning:** {w}")
     for u in plan.unobservable:
-        out.append(f"> **Note:** {u} cannot be read from the vendor; planned against the state only.")
+        out.append(
+            f"> **Note:** {u} cannot be read from the vendor; planned against the state only."
+        )
     if plan.changes:
-        out += ["", "<details><summary>Changes</summary>", "", "| | address | field | before | after |", "|---|---|---|---|---|"]
+        out += [
+            "",
+            "<details><summary>Changes</summary>",
+            "",
+            "| | address | field | before | after |",
+            "|---|---|---|---|---|",
+        ]
         rows = 0
         for c in plan.changes:
             addr = _addr(c.address, key, show_values)
@@ -53,14 +61,21 @@ def plan_markdown(plan: Plan, show_values: bool = False) -> str:
             for f in c.fields:
                 before = _shown(c.kind, f.name, f.before, key, show_values)
                 after = _shown(c.kind, f.name, f.after, key, show_values)
-                out.append(f"| {c.action.symbol} {c.action.value} | `{addr}` | {f.name} | {before} | {after} |")
+                out.append(
+                    f"| {c.action.symbol} {c.action.value} | `{addr}` | {f.name} | {before} | {after} |"
+                )
                 rows += 1
             if rows >= _MAX_ROWS:
-                out.append(f"| | … {len(plan.changes)} changes in all; see the JSON plan for the rest | | | |")
+                out.append(
+                    f"| | … {len(plan.changes)} changes in all; see the JSON plan for the rest | | | |"
+                )
                 break
         out += ["", "</details>"]
     if not show_values:
-        out += ["", "<sub>Personal data is masked (`#hash` tells entries apart); run with --show-values where readers may see it.</sub>"]
+        out += [
+            "",
+            "<sub>Personal data is masked (`#hash` tells entries apart); run with --show-values where readers may see it.</sub>",
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -68,7 +83,9 @@ def drift_markdown(report: DriftReport, show_values: bool = False, key: str = ""
     s = report.summary()
     out = ["### reconcile drift", ""]
     if report.drift:
-        out.append(f"**{s['changed_outside']}** changed outside, **{s['pending']}** pending, **{s['unmanaged']}** unmanaged.")
+        out.append(
+            f"**{s['changed_outside']}** changed outside, **{s['pending']}** pending, **{s['unmanaged']}** unmanaged."
+        )
     else:
         out.append("No drift.")
     for u in report.unobservable:

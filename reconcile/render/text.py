@@ -34,20 +34,28 @@ def plan_text(plan: Plan, color: bool) -> str:
         lines.append("reconcile will make these changes:")
         lines.append("")
         for c in plan.changes:
-            lines.append(st(f"  {c.action.symbol} {c.address}", _COLOURS[c.action], bold=True) + st(f"  ({c.action.value})", "bright_black"))
+            lines.append(
+                st(f"  {c.action.symbol} {c.address}", _COLOURS[c.action], bold=True)
+                + st(f"  ({c.action.value})", "bright_black")
+            )
             width = max((len(f.name) for f in c.fields), default=0)
             for f in c.fields:
                 if c.action is Action.CREATE:
                     lines.append(f"      {f.name.ljust(width)} = {value(f.after)}")
                 else:
-                    lines.append(f"      {f.name.ljust(width)} : {value(f.before)} -> {value(f.after)}")
+                    lines.append(
+                        f"      {f.name.ljust(width)} : {value(f.before)} -> {value(f.after)}"
+                    )
         lines.append("")
     else:
         lines.append("No changes: the vendors hold what the manifests declare.")
     for w in plan.warnings:
         lines.append(st("Warning: ", "yellow", bold=True) + w)
     for u in plan.unobservable:
-        lines.append(st("Note: ", "cyan", bold=True) + f"{u} cannot be read from the vendor; planned against the state only")
+        lines.append(
+            st("Note: ", "cyan", bold=True)
+            + f"{u} cannot be read from the vendor; planned against the state only"
+        )
     for e in plan.errors:
         lines.append(st("Error: ", "red", bold=True) + e)
     lines.append(summary_line(plan))
@@ -68,9 +76,15 @@ def drift_text(report: DriftReport, color: bool) -> str:
         return click.style(text, fg=fg, bold=bold) if color else text
 
     titles = {
-        DriftClass.CHANGED_OUTSIDE: ("Changed outside reconcile (live differs from what was last applied):", "red"),
+        DriftClass.CHANGED_OUTSIDE: (
+            "Changed outside reconcile (live differs from what was last applied):",
+            "red",
+        ),
         DriftClass.PENDING: ("Pending (declared in the manifests, not yet applied):", "yellow"),
-        DriftClass.UNMANAGED: ("Unmanaged (live records in a prune: all scope that no manifest declares):", "magenta"),
+        DriftClass.UNMANAGED: (
+            "Unmanaged (live records in a prune: all scope that no manifest declares):",
+            "magenta",
+        ),
     }
     lines: list[str] = []
     for cls in (DriftClass.CHANGED_OUTSIDE, DriftClass.PENDING, DriftClass.UNMANAGED):
@@ -90,7 +104,9 @@ def drift_text(report: DriftReport, color: bool) -> str:
         lines.append(st("Warning: ", "yellow", bold=True) + w)
     s = report.summary()
     if report.drift:
-        lines.append(f"Drift: {s['changed_outside']} changed outside, {s['pending']} pending, {s['unmanaged']} unmanaged.")
+        lines.append(
+            f"Drift: {s['changed_outside']} changed outside, {s['pending']} pending, {s['unmanaged']} unmanaged."
+        )
     else:
         lines.append("No drift: every readable vendor holds what was last applied and declared.")
     return "\n".join(lines)

@@ -86,7 +86,9 @@ class StateStore(abc.ABC):
     def lineage_serial(self) -> tuple[str, int]: ...
 
     @abc.abstractmethod
-    def entries(self, provider: str | None = None, kind: str | None = None, scope: str | None = None) -> dict[str, StateEntry]: ...
+    def entries(
+        self, provider: str | None = None, kind: str | None = None, scope: str | None = None
+    ) -> dict[str, StateEntry]: ...
 
     @abc.abstractmethod
     def get(self, address: str) -> StateEntry | None: ...
@@ -100,15 +102,23 @@ class StateStore(abc.ABC):
         """Forget one entry; bumps the serial. False if it was not there."""
 
     @abc.abstractmethod
+    def record_many(self, puts: list[StateEntry], removes: list[str]) -> None:
+        """Record and forget many entries in one transaction (adopts and forgets: no vendor call)."""
+
+    @abc.abstractmethod
     def begin_write(self, change: Change, previous: StateEntry | None) -> int:
         """Journal a vendor write before it is sent; returns the journal id."""
 
     @abc.abstractmethod
-    def finish_write(self, journal_id: int, change: Change, previous: StateEntry | None, outcome: Outcome) -> None:
+    def finish_write(
+        self, journal_id: int, change: Change, previous: StateEntry | None, outcome: Outcome
+    ) -> None:
         """Commit the vendor's answer to a journaled write."""
 
     @abc.abstractmethod
-    def lock(self, operation: str, timeout: float = 0.0) -> contextlib.AbstractContextManager[LockInfo]:
+    def lock(
+        self, operation: str, timeout: float = 0.0
+    ) -> contextlib.AbstractContextManager[LockInfo]:
         """Hold the store's one lock; raises StateLockedError naming the holder."""
 
     @abc.abstractmethod
@@ -150,7 +160,16 @@ def entry_json(e: StateEntry | None) -> str | None:
 
 def entry_from_json(raw: str) -> StateEntry:
     d = json.loads(raw)
-    return StateEntry(d["address"], d["provider"], d["kind"], d["scope"], d["key"], d["remote_id"], d["fields"], Status(d["status"]))
+    return StateEntry(
+        d["address"],
+        d["provider"],
+        d["kind"],
+        d["scope"],
+        d["key"],
+        d["remote_id"],
+        d["fields"],
+        Status(d["status"]),
+    )
 
 
 class SqlStore(StateStore):
@@ -184,7 +203,9 @@ class SqlStore(StateStore):
 
     def _migrate(self) -> None:
         with self._tx() as cur:
-            cur.execute("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
             cur.execute("SELECT version FROM migrations")
             done = {r[0] for r in cur.fetchall()}
         for version, name, statements in MIGRATIONS:
@@ -193,20 +214,35 @@ class SqlStore(StateStore):
             with self._tx() as cur:
                 for stmt in statements:
                     cur.execute(stmt.format(autoid=self.autoid))
-                cur.execute(self._q("INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)"), (version, name, now()))
+                cur.execute(
+                    self._q("INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+                    (version, name, now()),
+                )
                 if version == 1:
-                    cur.execute(self._q("INSERT INTO meta (key, value) VALUES (?, ?)"), ("lineage", str(uuid.uuid4())))
-                    cur.execute(self._q("INSERT INTO meta (key, value) VALUES (?, ?)"), ("serial", "0"))
+                    cur.execute(
+                        self._q("INSERT INTO meta (key, value) VALUES (?, ?)"),
+                        ("lineage", str(uuid.uuid4())),
+                    )
+                    cur.execute(
+                        self._q("INSERT INTO meta (key, value) VALUES (?, ?)"), ("serial", "0")
+                    )
         with self._tx() as cur:
             cur.execute("SELECT max(version) FROM migrations")
             top = cur.fetchone()[0]
         if top > SCHEMA_VERSION:
             from reconcile.errors import StateError
 
-            raise StateError(f"the state store has schema version {top}, newer than this reconcile understands ({SCHEMA_VERSION}); upgrade reconcile")
+            raise StateError(
+                f"the state store has schema version {top}, newer than this reconcile understands ({SCHEMA_VERSION}); upgrade reconcile"
+            )
 
     def _bump(self, cur: Any) -> None:
-        cur.execute(self._q("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ?"), ("serial",))
+        cur.execute(
+            self._q(
+                "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ?"
+            ),
+            ("serial",),
+        )
 
     def _upsert(self, cur: Any, e: StateEntry) -> None:
         cur.execute(
@@ -216,7 +252,17 @@ class SqlStore(StateStore):
                 "provider = excluded.provider, kind = excluded.kind, scope = excluded.scope, key = excluded.key, "
                 "remote_id = excluded.remote_id, fields = excluded.fields, status = excluded.status, updated_at = excluded.updated_at"
             ),
-            (e.address, e.provider, e.kind, e.scope, e.key, e.remote_id, dumps(e.fields), e.status.value, now()),
+            (
+                e.address,
+                e.provider,
+                e.kind,
+                e.scope,
+                e.key,
+                e.remote_id,
+                dumps(e.fields),
+                e.status.value,
+                now(),
+            ),
         )
 
     # -- reads -----------------------------------------------------------------------
@@ -226,7 +272,9 @@ class SqlStore(StateStore):
             meta = dict(cur.fetchall())
         return meta["lineage"], int(meta["serial"])
 
-    def entries(self, provider: str | None = None, kind: str | None = None, scope: str | None = None) -> dict[str, StateEntry]:
+    def entries(
+        self, provider: str | None = None, kind: str | None = None, scope: str | None = None
+    ) -> dict[str, StateEntry]:
         sql = "SELECT address, provider, kind, scope, key, remote_id, fields, status FROM resources"
         conds, args = [], []
         for col, val in (("provider", provider), ("kind", kind), ("scope", scope)):
@@ -243,7 +291,9 @@ class SqlStore(StateStore):
     def get(self, address: str) -> StateEntry | None:
         with self._tx() as cur:
             cur.execute(
-                self._q("SELECT address, provider, kind, scope, key, remote_id, fields, status FROM resources WHERE address = ?"),
+                self._q(
+                    "SELECT address, provider, kind, scope, key, remote_id, fields, status FROM resources WHERE address = ?"
+                ),
                 (address,),
             )
             row = cur.fetchone()
@@ -251,7 +301,12 @@ class SqlStore(StateStore):
 
     def journal(self, limit: int = 50) -> list[dict[str, Any]]:
         with self._tx() as cur:
-            cur.execute(self._q("SELECT id, address, action, started_at, finished_at, outcome, detail FROM journal ORDER BY id DESC LIMIT ?"), (limit,))
+            cur.execute(
+                self._q(
+                    "SELECT id, address, action, started_at, finished_at, outcome, detail FROM journal ORDER BY id DESC LIMIT ?"
+                ),
+                (limit,),
+            )
             cols = ["id", "address", "action", "started_at", "finished_at", "outcome", "detail"]
             return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
@@ -269,11 +324,29 @@ class SqlStore(StateStore):
                 self._bump(cur)
         return gone
 
+    def record_many(self, puts: list[StateEntry], removes: list[str]) -> None:
+        if not puts and not removes:
+            return
+        with self._tx() as cur:
+            for e in puts:
+                self._upsert(cur, e)
+            for address in removes:
+                cur.execute(self._q("DELETE FROM resources WHERE address = ?"), (address,))
+            self._bump(cur)
+
     def begin_write(self, change: Change, previous: StateEntry | None) -> int:
         with self._tx() as cur:
             cur.execute(
-                self._q("INSERT INTO journal (address, action, previous, intended, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id"),
-                (change.address, change.action.value, entry_json(previous), dumps(change.after), now()),
+                self._q(
+                    "INSERT INTO journal (address, action, previous, intended, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id"
+                ),
+                (
+                    change.address,
+                    change.action.value,
+                    entry_json(previous),
+                    dumps(change.after),
+                    now(),
+                ),
             )
             jid = int(cur.fetchone()[0])
             marked = StateEntry(
@@ -290,7 +363,9 @@ class SqlStore(StateStore):
             self._bump(cur)
         return jid
 
-    def finish_write(self, journal_id: int, change: Change, previous: StateEntry | None, outcome: Outcome) -> None:
+    def finish_write(
+        self, journal_id: int, change: Change, previous: StateEntry | None, outcome: Outcome
+    ) -> None:
         with self._tx() as cur:
             cur.execute(
                 self._q("UPDATE journal SET finished_at = ?, outcome = ?, detail = ? WHERE id = ?"),
@@ -298,7 +373,9 @@ class SqlStore(StateStore):
             )
             if outcome.result == "ok":
                 if change.action is Action.DELETE:
-                    cur.execute(self._q("DELETE FROM resources WHERE address = ?"), (change.address,))
+                    cur.execute(
+                        self._q("DELETE FROM resources WHERE address = ?"), (change.address,)
+                    )
                 else:
                     self._upsert(
                         cur,
@@ -308,7 +385,9 @@ class SqlStore(StateStore):
                             kind=change.kind,
                             scope=change.scope,
                             key=change.key,
-                            remote_id=outcome.remote_id or change.remote_id or (previous.remote_id if previous else None),
+                            remote_id=outcome.remote_id
+                            or change.remote_id
+                            or (previous.remote_id if previous else None),
                             fields=dict(change.after or {}),
                             status=Status.OK,
                         ),
@@ -316,7 +395,9 @@ class SqlStore(StateStore):
             elif outcome.result == "failed":
                 # The vendor refused: nothing changed there, so state goes back to what it was.
                 if previous is None:
-                    cur.execute(self._q("DELETE FROM resources WHERE address = ?"), (change.address,))
+                    cur.execute(
+                        self._q("DELETE FROM resources WHERE address = ?"), (change.address,)
+                    )
                 else:
                     self._upsert(cur, previous)
             self._bump(cur)

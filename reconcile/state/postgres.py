@@ -35,7 +35,9 @@ class PostgresStore(SqlStore):
     def __init__(self, dsn: str) -> None:
         super().__init__()
         if psycopg is None:
-            raise StateError("the postgres state backend needs psycopg: pip install 'reconcile[postgres]'")
+            raise StateError(
+                "the postgres state backend needs psycopg: pip install 'reconcile[postgres]'"
+            )
         self.dsn = dsn
         try:
             self._conn = psycopg.connect(dsn, connect_timeout=10)
@@ -56,7 +58,9 @@ class PostgresStore(SqlStore):
         deadline = time.monotonic() + timeout
         try:
             while True:
-                got = conn.execute("SELECT pg_try_advisory_lock(%s)", (self._lock_key(),)).fetchone()[0]
+                got = conn.execute(
+                    "SELECT pg_try_advisory_lock(%s)", (self._lock_key(),)
+                ).fetchone()[0]
                 if got:
                     break
                 if time.monotonic() >= deadline:

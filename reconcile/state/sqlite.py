@@ -26,7 +26,9 @@ class SqliteStore(SqlStore):
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+            self._conn = sqlite3.connect(
+                str(path), timeout=30, isolation_level=None, check_same_thread=False
+            )
             self._conn.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL survives a killed process (the property we promise); a power
             # cut may lose the last transactions, which the next run re-reads as uncertain.
