@@ -83,34 +83,34 @@ class Project:
 
     def write_config(self, extra: str = "", policy: str = "{max_delete_percent: 10}", state: str | None = None,
                      cio: str = "", jtel: str = "") -> None:  # fmt: skip
+        """reconcile.yaml for the sandbox; `cio`/`jtel` add settings lines to those providers."""
         state = state or "{backend: sqlite, path: .reconcile/state.db}"
-        self.write(
-            "reconcile.yaml",
-            f"""\
-            version: 1
-            state: {state}
-            manifests: ["manifests/**/*.yaml"]
-            policy: {policy}
-            providers:
-              cio:
-                type: ciopulse
-                url: {self.url}/ciopulse/api/v5
-                portal_code: ${{CIOPULSE_PORTAL_CODE:-SANDBOX}}
-                api_key: ${{CIOPULSE_API_KEY:-{CIO_KEY}}}
-                concurrency: 8
-                retries: 6
-            {textwrap.indent(textwrap.dedent(cio), "    ").strip()}
-              dialler:
-                type: jtel
-                url: {self.url}/jtel/rest/v1.0
-                client_id: ${{JTEL_CLIENT_ID:-1000}}
-                token: ${{JTEL_TOKEN:-sandbox-jtel-token}}
-                concurrency: 8
-                retries: 6
-            {textwrap.indent(textwrap.dedent(jtel), "    ").strip()}
-            {extra}
-            """,
-        )
+        lines = [
+            "version: 1",
+            f"state: {state}",
+            'manifests: ["manifests/**/*.yaml"]',
+            f"policy: {policy}",
+            "providers:",
+            "  cio:",
+            "    type: ciopulse",
+            f"    url: {self.url}/ciopulse/api/v5",
+            "    portal_code: ${CIOPULSE_PORTAL_CODE:-SANDBOX}",
+            f"    api_key: ${{CIOPULSE_API_KEY:-{CIO_KEY}}}",
+            "    concurrency: 8",
+            *(["    retries: 6"] if "retries" not in cio else []),
+            *("    " + ln.strip() for ln in cio.splitlines() if ln.strip()),
+            "  dialler:",
+            "    type: jtel",
+            f"    url: {self.url}/jtel/rest/v1.0",
+            "    client_id: ${JTEL_CLIENT_ID:-1000}",
+            "    token: ${JTEL_TOKEN:-sandbox-jtel-token}",
+            "    concurrency: 8",
+            *(["    retries: 6"] if "retries" not in jtel else []),
+            *("    " + ln.strip() for ln in jtel.splitlines() if ln.strip()),
+            extra,
+        ]
+        (self.root).mkdir(parents=True, exist_ok=True)
+        (self.root / "reconcile.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def write(self, name: str, text: str) -> Path:
         path = self.root / name

@@ -127,7 +127,7 @@ def test_lock_is_exclusive_and_names_its_holder(open_store: object) -> None:
 def test_full_cli_flow_on_postgres_state(project: Project, sandbox: Sandbox) -> None:
     schema = _pg_schema()
     try:
-        project.write_config(state="{backend: postgres, dsn: ${RECONCILE_PG_DSN}}")
+        project.write_config(state="{backend: postgres, dsn: \"${RECONCILE_PG_DSN}\"}")
         project.manifest(cio_manifest(4))
         env = {"RECONCILE_PG_DSN": f"{PG_DSN} options=-csearch_path={schema}"}
         assert project.run("apply", "--auto-approve", env=env).code == 0

@@ -274,6 +274,8 @@ def load_documents(text: str, name: str) -> Iterator[tuple[Any, list[Problem]]]:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
         what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        if mark is not None and "${" in text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else False:
+            what += ' (a ${VAR} reference inside {...} or [...] must be quoted: "${VAR}")'
         yield None, [Problem(where, f"YAML syntax error: {what}")]
     except yaml.YAMLError as exc:
         yield None, [Problem(name, f"YAML error: {exc}")]
