@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -78,7 +77,11 @@ def run(project: Path, *args: str) -> tuple[float, float, int, str]:
         "sys.exit(rc)\n"
     )
     started = time.perf_counter()
-    p = subprocess.run([sys.executable, "-c", code, "-C", str(project), "--no-color", *args], capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-c", code, "-C", str(project), "--no-color", *args],
+        capture_output=True,
+        text=True,
+    )
     outer = time.perf_counter() - started
     line = [ln for ln in p.stderr.splitlines() if ln.startswith("@@BENCH")]
     rss = float(line[-1].split()[2]) if line else float("nan")
@@ -120,7 +123,9 @@ def write_cio_manifest(project: Path, n: int, fmt: str) -> None:
         lines = ["system_id,first_name,last_name,email,job_title,mobile"]
         lines += [",".join(contact(i).values()) for i in range(n)]
         (project / "manifests" / "contacts.csv").write_text("\n".join(lines) + "\n")
-        (project / "manifests" / "contacts.yaml").write_text("kind: ciopulse/contacts\nprovider: cio\nitems_from: contacts.csv\n")
+        (project / "manifests" / "contacts.yaml").write_text(
+            "kind: ciopulse/contacts\nprovider: cio\nitems_from: contacts.csv\n"
+        )
     else:
         out = ["kind: ciopulse/contacts", "provider: cio", "items:"]
         for i in range(n):
@@ -138,8 +143,14 @@ def noop_plan(args: argparse.Namespace) -> dict[str, Any]:
             (project / "reconcile.yaml").write_text(config(sb.url))
             write_cio_manifest(project, args.records, args.format)
             for start in range(0, args.records, 20000):
-                sb.admin("POST", "/ciopulse/bulk", json=[contact(i) for i in range(start, min(args.records, start + 20000))])
-            wall, rss, rc, tail = run(project, "apply", "--auto-approve")  # adopts every record: state now knows them
+                sb.admin(
+                    "POST",
+                    "/ciopulse/bulk",
+                    json=[contact(i) for i in range(start, min(args.records, start + 20000))],
+                )
+            wall, rss, rc, tail = run(
+                project, "apply", "--auto-approve"
+            )  # adopts every record: state now knows them
             assert rc == 0, tail
             adopt = {"wall_s": round(wall, 2), "peak_rss_mb": round(rss, 1)}
             sb.admin("POST", "/stats/reset")
@@ -160,7 +171,9 @@ def apply_bench(args: argparse.Namespace) -> dict[str, Any]:
             (project / "reconcile.yaml").write_text(config(sb.url))
             write_cio_manifest(project, args.records, "csv")
             sb.admin("PUT", "/faults", json={"latency_ms": args.latency_ms})
-            wall, rss, rc, tail = run(project, "apply", "--auto-approve", "--parallelism", str(args.parallelism))
+            wall, rss, rc, tail = run(
+                project, "apply", "--auto-approve", "--parallelism", str(args.parallelism)
+            )
             assert rc == 0, tail
             held = len(sb.admin("GET", "/ciopulse/contacts"))
             ceiling = args.parallelism * 1000.0 / args.latency_ms
@@ -174,7 +187,13 @@ def apply_bench(args: argparse.Namespace) -> dict[str, Any]:
 
 def jtel_noop(args: argparse.Namespace) -> dict[str, Any]:
     sb = SandboxProcess()
-    campaigns = [("Outbound Sales", 538), ("Renewals", 539), ("Winback", 540), ("Surveys", 541), ("Collections", 542)][: args.campaigns]
+    campaigns = [
+        ("Outbound Sales", 538),
+        ("Renewals", 539),
+        ("Winback", 540),
+        ("Surveys", 541),
+        ("Collections", 542),
+    ][: args.campaigns]
     per = args.records // len(campaigns)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -186,10 +205,18 @@ def jtel_noop(args: argparse.Namespace) -> dict[str, Any]:
                 bulk = []
                 for i in range(per):
                     ud = f"C{cid}-{i:06d}"
-                    rec = {"UserData": ud, "Name": f"Name{i}", "FirstName": "Max", "PhoneNumber1": f"+4930{n}{i:07d}", "City": "Berlin"}
+                    rec = {
+                        "UserData": ud,
+                        "Name": f"Name{i}",
+                        "FirstName": "Max",
+                        "PhoneNumber1": f"+4930{n}{i:07d}",
+                        "City": "Berlin",
+                    }
                     rows.append(",".join(str(v) for v in rec.values()))
                     bulk.append({**rec, "DiallerCampaignsID": cid})
-                (project / "manifests" / f"c{cid}.csv").write_text("UserData,Name,FirstName,PhoneNumber1,City\n" + "\n".join(rows) + "\n")
+                (project / "manifests" / f"c{cid}.csv").write_text(
+                    "UserData,Name,FirstName,PhoneNumber1,City\n" + "\n".join(rows) + "\n"
+                )
                 (project / "manifests" / f"c{cid}.yaml").write_text(
                     f"kind: jtel/dialler-contacts\nprovider: dialler\ncampaign: {{name: {name}}}\nitems_from: c{cid}.csv\n"
                 )
@@ -208,7 +235,9 @@ def jtel_noop(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("noop-plan")
     p.add_argument("--records", type=int, default=100_000)
@@ -226,7 +255,6 @@ def main() -> None:
     result["cpu_count"] = os.cpu_count()
     result["python"] = sys.version.split()[0]
     print(json.dumps(result, indent=2))
-    del resource
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ import json
 from tests.conftest import Project, Sandbox, cio_manifest
 
 
-def test_plan_apply_plan_is_empty_and_vendor_holds_the_manifest(project: Project, sandbox: Sandbox) -> None:
+def test_plan_apply_plan_is_empty_and_vendor_holds_the_manifest(
+    project: Project, sandbox: Sandbox
+) -> None:
     project.manifest(cio_manifest(5))
     assert project.run("validate").code == 0
 
@@ -27,13 +29,20 @@ def test_plan_apply_plan_is_empty_and_vendor_holds_the_manifest(project: Project
     assert "No changes" in again.out
 
 
-def test_update_sends_only_changed_fields_and_leaves_unmanaged_fields(project: Project, sandbox: Sandbox) -> None:
+def test_update_sends_only_changed_fields_and_leaves_unmanaged_fields(
+    project: Project, sandbox: Sandbox
+) -> None:
     project.manifest(cio_manifest(2))
     assert project.run("apply", "--auto-approve").code == 0
     # A field the manifest never mentions, set at the vendor, is not ours to change.
     c = sandbox.cio_contacts()["AGENT-00001"]
     sandbox.admin("PUT", "/ciopulse/contacts/AGENT-00001", json={**c, "mobile": "+61411112233"})
-    project.manifest(cio_manifest(2).replace("job_title: Agent\n  - system_id: AGENT-00001", "job_title: Boss\n  - system_id: AGENT-00001"))
+    project.manifest(
+        cio_manifest(2).replace(
+            "job_title: Agent\n  - system_id: AGENT-00001",
+            "job_title: Boss\n  - system_id: AGENT-00001",
+        )
+    )
     plan = project.run("plan", "--format", "json")
     doc = json.loads(plan.out)
     assert doc["summary"]["update"] == 1
@@ -55,10 +64,16 @@ def test_explicit_null_clears_a_field(project: Project, sandbox: Sandbox) -> Non
     assert project.run("plan", "--detailed-exitcode").code == 0
 
 
-def test_removed_item_is_deleted_under_prune_managed_with_force_over_threshold(project: Project, sandbox: Sandbox) -> None:
+def test_removed_item_is_deleted_under_prune_managed_with_force_over_threshold(
+    project: Project, sandbox: Sandbox
+) -> None:
     project.manifest(cio_manifest(3))
     assert project.run("apply", "--auto-approve").code == 0
-    sandbox.admin("PUT", "/ciopulse/contacts/OTHER-1", json={"first_name": "Not", "last_name": "Ours", "email": "x@example.com"})
+    sandbox.admin(
+        "PUT",
+        "/ciopulse/contacts/OTHER-1",
+        json={"first_name": "Not", "last_name": "Ours", "email": "x@example.com"},
+    )
     project.manifest(cio_manifest(2))
     refused = project.run("apply", "--auto-approve")
     assert refused.code == 1
@@ -70,12 +85,21 @@ def test_removed_item_is_deleted_under_prune_managed_with_force_over_threshold(p
     assert "OTHER-1" in held  # never ours: prune managed leaves it
 
 
-def test_prune_all_deletes_unknown_records_and_prune_none_forgets(project: Project, sandbox: Sandbox) -> None:
-    sandbox.admin("PUT", "/ciopulse/contacts/OTHER-1", json={"first_name": "Not", "last_name": "Ours", "email": "x@example.com"})
+def test_prune_all_deletes_unknown_records_and_prune_none_forgets(
+    project: Project, sandbox: Sandbox
+) -> None:
+    sandbox.admin(
+        "PUT",
+        "/ciopulse/contacts/OTHER-1",
+        json={"first_name": "Not", "last_name": "Ours", "email": "x@example.com"},
+    )
     project.manifest(cio_manifest(1, prune="all"))
     drift = project.run("drift", "--format", "json")
     assert drift.code == 2
-    assert any(d["class"] == "unmanaged" and d["address"] == "cio/contacts/OTHER-1" for d in json.loads(drift.out)["drift"])
+    assert any(
+        d["class"] == "unmanaged" and d["address"] == "cio/contacts/OTHER-1"
+        for d in json.loads(drift.out)["drift"]
+    )
     assert project.run("apply", "--auto-approve", "--force").code == 0
     assert sorted(sandbox.cio_contacts()) == ["AGENT-00000"]
 
@@ -98,7 +122,9 @@ def test_prevent_destroy_blocks_deletes_even_with_force(project: Project, sandbo
     assert "AGENT-00001" in sandbox.cio_contacts()
 
 
-def test_drift_reports_an_edit_made_behind_the_tools_back_and_apply_repairs_it(project: Project, sandbox: Sandbox) -> None:
+def test_drift_reports_an_edit_made_behind_the_tools_back_and_apply_repairs_it(
+    project: Project, sandbox: Sandbox
+) -> None:
     project.manifest(cio_manifest(2))
     assert project.run("apply", "--auto-approve").code == 0
     assert project.run("drift").code == 0
@@ -108,7 +134,9 @@ def test_drift_reports_an_edit_made_behind_the_tools_back_and_apply_repairs_it(p
     assert drift.code == 2
     doc = json.loads(drift.out)
     assert doc["summary"] == {"pending": 0, "changed_outside": 1, "unmanaged": 0}
-    assert doc["drift"][0]["fields"] == [{"name": "job_title", "before": "Agent", "after": "Intern"}]
+    assert doc["drift"][0]["fields"] == [
+        {"name": "job_title", "before": "Agent", "after": "Intern"}
+    ]
     assert project.run("apply", "--auto-approve").code == 0
     assert sandbox.cio_contacts()["AGENT-00001"]["job_title"] == "Agent"
     assert project.run("drift").code == 0
@@ -123,8 +151,14 @@ def test_pending_drift_when_git_changed_but_not_applied(project: Project, sandbo
     assert json.loads(drift.out)["summary"]["pending"] == 1
 
 
-def test_adopt_records_an_existing_live_contact_and_updates_differences(project: Project, sandbox: Sandbox) -> None:
-    sandbox.admin("PUT", "/ciopulse/contacts/AGENT-00000", json={"first_name": "First0", "last_name": "Old", "email": "agent0@example.com"})
+def test_adopt_records_an_existing_live_contact_and_updates_differences(
+    project: Project, sandbox: Sandbox
+) -> None:
+    sandbox.admin(
+        "PUT",
+        "/ciopulse/contacts/AGENT-00000",
+        json={"first_name": "First0", "last_name": "Old", "email": "agent0@example.com"},
+    )
     project.manifest(cio_manifest(1))
     plan = json.loads(project.run("plan", "--format", "json").out)
     (c,) = plan["changes"]
@@ -163,7 +197,9 @@ def test_saved_plan_skips_a_record_that_moved_since(project: Project, sandbox: S
     assert held["AGENT-00001"]["job_title"] == "Agent"
 
 
-def test_apply_without_terminal_refuses_without_auto_approve(project: Project, sandbox: Sandbox) -> None:
+def test_apply_without_terminal_refuses_without_auto_approve(
+    project: Project, sandbox: Sandbox
+) -> None:
     project.manifest(cio_manifest(1))
     r = project.run("apply")
     assert r.code == 1
@@ -178,10 +214,14 @@ def test_usage_errors_exit_1_never_2(project: Project) -> None:
     assert project.run("drift", "--parallelism", "5").code == 1
 
 
-def test_vendor_refusal_names_the_address_and_the_vendors_message(project: Project, sandbox: Sandbox) -> None:
+def test_vendor_refusal_names_the_address_and_the_vendors_message(
+    project: Project, sandbox: Sandbox
+) -> None:
     project.manifest(cio_manifest(1))
     assert project.run("apply", "--auto-approve").code == 0
-    sandbox.admin("PUT", "/ciopulse/support-groups/G1", json={"lead": "AGENT-00000", "also_alert": []})
+    sandbox.admin(
+        "PUT", "/ciopulse/support-groups/G1", json={"lead": "AGENT-00000", "also_alert": []}
+    )
     project.manifest("kind: ciopulse/contacts\nprovider: cio\nitems: []\n")
     r = project.run("apply", "--auto-approve", "--force")
     assert r.code == 1
@@ -191,8 +231,14 @@ def test_vendor_refusal_names_the_address_and_the_vendors_message(project: Proje
     assert "cio/contacts/AGENT-00000\t" in project.run("state", "list").out
 
 
-def test_email_taken_by_another_live_contact_is_a_plan_error(project: Project, sandbox: Sandbox) -> None:
-    sandbox.admin("PUT", "/ciopulse/contacts/SOMEONE", json={"first_name": "S", "last_name": "O", "email": "agent1@example.com"})
+def test_email_taken_by_another_live_contact_is_a_plan_error(
+    project: Project, sandbox: Sandbox
+) -> None:
+    sandbox.admin(
+        "PUT",
+        "/ciopulse/contacts/SOMEONE",
+        json={"first_name": "S", "last_name": "O", "email": "agent1@example.com"},
+    )
     project.manifest(cio_manifest(2))
     r = project.run("plan")
     assert r.code == 1
@@ -205,8 +251,26 @@ def test_email_taken_by_another_live_contact_is_a_plan_error(project: Project, s
 
 def test_export_then_adopt_gives_an_empty_plan(project: Project, sandbox: Sandbox) -> None:
     for i in range(3):
-        sandbox.admin("PUT", f"/ciopulse/contacts/EX-{i}", json={"first_name": f"F{i}", "last_name": "L", "email": f"ex{i}@example.com", "job_title": None, "mobile": None})
-    exported = project.run("export", "--provider", "cio", "--kind", "ciopulse/contacts", "--out", str(project.root / "manifests/exported.yaml"))
+        sandbox.admin(
+            "PUT",
+            f"/ciopulse/contacts/EX-{i}",
+            json={
+                "first_name": f"F{i}",
+                "last_name": "L",
+                "email": f"ex{i}@example.com",
+                "job_title": None,
+                "mobile": None,
+            },
+        )
+    exported = project.run(
+        "export",
+        "--provider",
+        "cio",
+        "--kind",
+        "ciopulse/contacts",
+        "--out",
+        str(project.root / "manifests/exported.yaml"),
+    )
     assert exported.code == 0, exported.text
     plan = json.loads(project.run("plan", "--format", "json").out)
     assert plan["summary"]["adopt"] == 3 and all(not c["fields"] for c in plan["changes"])
@@ -215,7 +279,16 @@ def test_export_then_adopt_gives_an_empty_plan(project: Project, sandbox: Sandbo
 
 
 def test_import_then_state_show_rm_mv(project: Project, sandbox: Sandbox) -> None:
-    sandbox.admin("PUT", "/ciopulse/contacts/AGENT-00000", json={"first_name": "First0", "last_name": "Last0", "email": "agent0@example.com", "job_title": "Agent"})
+    sandbox.admin(
+        "PUT",
+        "/ciopulse/contacts/AGENT-00000",
+        json={
+            "first_name": "First0",
+            "last_name": "Last0",
+            "email": "agent0@example.com",
+            "job_title": "Agent",
+        },
+    )
     project.manifest(cio_manifest(2))
     imp = project.run("import", "cio/contacts/AGENT-00000", "AGENT-00000")
     assert imp.code == 0, imp.text
@@ -224,7 +297,9 @@ def test_import_then_state_show_rm_mv(project: Project, sandbox: Sandbox) -> Non
     plan = json.loads(project.run("plan", "--format", "json").out)
     assert [c["action"] for c in plan["changes"]] == ["create"]
     assert project.run("import", "cio/contacts/AGENT-00001", "NOPE").code == 1
-    assert project.run("state", "mv", "cio/contacts/AGENT-00000", "cio/contacts/AGENT-00001").code == 0
+    assert (
+        project.run("state", "mv", "cio/contacts/AGENT-00000", "cio/contacts/AGENT-00001").code == 0
+    )
     assert "AGENT-00001" in project.run("state", "list").out
     assert project.run("state", "rm", "cio/contacts/AGENT-00001").code == 0
     assert project.run("state", "list").out == ""
@@ -240,7 +315,11 @@ def test_target_limits_plan_and_apply(project: Project, sandbox: Sandbox) -> Non
 
 
 def test_markdown_masks_personal_data_unless_asked(project: Project, sandbox: Sandbox) -> None:
-    project.manifest(cio_manifest(1).replace("job_title: Agent", "job_title: Agent\n    mobile: '+4930123456767'"))
+    project.manifest(
+        cio_manifest(1).replace(
+            "job_title: Agent", "job_title: Agent\n    mobile: '+4930123456767'"
+        )
+    )
     md = project.run("plan", "--format", "markdown").out
     assert "agent0@example.com" not in md and "+4930123456767" not in md and "First0" not in md
     assert "+49 30 *** **67 #" in md

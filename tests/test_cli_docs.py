@@ -24,7 +24,9 @@ def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Com
 
 
 @pytest.mark.parametrize(("name", "command"), _commands(cli), ids=[n for n, _ in _commands(cli)])
-def test_every_command_has_help(name: str, command: click.Command, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_command_has_help(
+    name: str, command: click.Command, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert command.help, f"{name} has no help"
     assert run_cli([*name.split(), "--help"]) == 0
     assert "Usage:" in capsys.readouterr().out

@@ -16,8 +16,14 @@ from tests.conftest import Project, Sandbox, cio_manifest, reconcile_subprocess_
 
 
 def jtel_manifest(n: int) -> str:
-    rows = "".join(f'  - {{UserData: CRM-{i:05d}, Name: Name{i}, PhoneNumber1: "+49301{i:07d}"}}\n' for i in range(n))
-    return "kind: jtel/dialler-contacts\nprovider: dialler\ncampaign: {name: Outbound Sales}\nitems:\n" + rows
+    rows = "".join(
+        f'  - {{UserData: CRM-{i:05d}, Name: Name{i}, PhoneNumber1: "+49301{i:07d}"}}\n'
+        for i in range(n)
+    )
+    return (
+        "kind: jtel/dialler-contacts\nprovider: dialler\ncampaign: {name: Outbound Sales}\nitems:\n"
+        + rows
+    )
 
 
 def held_keys(sandbox: Sandbox, vendor: str) -> list[str]:
@@ -42,7 +48,9 @@ MANIFESTS = {"ciopulse": cio_manifest, "jtel": jtel_manifest}
 
 @pytest.mark.slow
 @pytest.mark.parametrize("vendor", ["ciopulse", "jtel"])
-def test_sigkill_during_2000_creates_then_apply_again_converges(project: Project, sandbox: Sandbox, vendor: str) -> None:
+def test_sigkill_during_2000_creates_then_apply_again_converges(
+    project: Project, sandbox: Sandbox, vendor: str
+) -> None:
     n = 2000
     project.manifest(MANIFESTS[vendor](n))
     rng = random.Random()
@@ -57,7 +65,11 @@ def test_sigkill_during_2000_creates_then_apply_again_converges(project: Project
         )  # fmt: skip
         target = rng.randrange(50, n - 50)
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None and len(held_keys(sandbox, vendor)) < target:
+        while (
+            time.monotonic() < deadline
+            and proc.poll() is None
+            and len(held_keys(sandbox, vendor)) < target
+        ):
             time.sleep(0.01)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
@@ -75,10 +87,19 @@ def test_sigkill_during_2000_creates_then_apply_again_converges(project: Project
 
 @pytest.mark.slow
 @pytest.mark.parametrize("vendor", ["ciopulse", "jtel"])
-def test_twenty_percent_faults_converge_without_duplicates(project: Project, sandbox: Sandbox, vendor: str) -> None:
+def test_twenty_percent_faults_converge_without_duplicates(
+    project: Project, sandbox: Sandbox, vendor: str
+) -> None:
     n = 300
     project.manifest(MANIFESTS[vendor](n))
-    sandbox.faults(error_rate=0.05, throttle_rate=0.05, drop_rate=0.05, lost_reply_rate=0.05, retry_after=0, seed=7)
+    sandbox.faults(
+        error_rate=0.05,
+        throttle_rate=0.05,
+        drop_rate=0.05,
+        lost_reply_rate=0.05,
+        retry_after=0,
+        seed=7,
+    )
     codes = []
     for _ in range(4):
         r = project.run("apply", "--auto-approve", "--parallelism", "16")
@@ -90,14 +111,18 @@ def test_twenty_percent_faults_converge_without_duplicates(project: Project, san
     check_converged(project, sandbox, vendor, n)
 
 
-def test_a_write_whose_answer_is_lost_is_resolved_on_the_next_run(project: Project, sandbox: Sandbox) -> None:
+def test_a_write_whose_answer_is_lost_is_resolved_on_the_next_run(
+    project: Project, sandbox: Sandbox
+) -> None:
     project.manifest(cio_manifest(3))
     project.write_config(cio="retries: 0")
     sandbox.faults(lost_reply_rate=1.0)
     r = project.run("apply", "--auto-approve")
     assert r.code == 1
     assert "Unknown outcome" in r.out
-    assert all(line.endswith("\tuncertain") for line in project.run("state", "list").out.splitlines())
+    assert all(
+        line.endswith("\tuncertain") for line in project.run("state", "list").out.splitlines()
+    )
     assert len(sandbox.cio_contacts()) == 3  # committed at the vendor, answer lost
     sandbox.faults()
     plan = project.run("plan", "--format", "json")
@@ -106,7 +131,9 @@ def test_a_write_whose_answer_is_lost_is_resolved_on_the_next_run(project: Proje
     check_converged(project, sandbox, "ciopulse", 3)
 
 
-def test_rate_limit_answers_are_retried_after_the_vendors_delay(project: Project, sandbox: Sandbox) -> None:
+def test_rate_limit_answers_are_retried_after_the_vendors_delay(
+    project: Project, sandbox: Sandbox
+) -> None:
     project.manifest(cio_manifest(20))
     sandbox.faults(throttle_rate=0.5, retry_after=0, seed=3)
     r = project.run("apply", "--auto-approve")
@@ -116,14 +143,31 @@ def test_rate_limit_answers_are_retried_after_the_vendors_delay(project: Project
 
 
 def test_independent_changes_go_on_after_one_fails(project: Project, sandbox: Sandbox) -> None:
-    sandbox.admin("PUT", "/ciopulse/contacts/AGENT-00000", json={"first_name": "A", "last_name": "B", "email": "a@example.com"})
-    sandbox.admin("PUT", "/ciopulse/support-groups/G", json={"lead": "AGENT-00000", "also_alert": []})
+    sandbox.admin(
+        "PUT",
+        "/ciopulse/contacts/AGENT-00000",
+        json={"first_name": "A", "last_name": "B", "email": "a@example.com"},
+    )
+    sandbox.admin(
+        "PUT", "/ciopulse/support-groups/G", json={"lead": "AGENT-00000", "also_alert": []}
+    )
     project.manifest(cio_manifest(5, prune="all"))
     # AGENT-00000 adopt works; an unknown record in a prune: all scope that leads a group cannot go.
-    sandbox.admin("PUT", "/ciopulse/contacts/LEAD", json={"first_name": "L", "last_name": "L", "email": "lead@example.com"})
+    sandbox.admin(
+        "PUT",
+        "/ciopulse/contacts/LEAD",
+        json={"first_name": "L", "last_name": "L", "email": "lead@example.com"},
+    )
     sandbox.admin("PUT", "/ciopulse/support-groups/G2", json={"lead": "LEAD", "also_alert": []})
     r = project.run("apply", "--auto-approve", "--force")
     assert r.code == 1
     assert "Failed delete cio/contacts/LEAD" in r.out
     assert "5 succeeded, 1 failed" in r.out
-    assert sorted(sandbox.cio_contacts()) == ["AGENT-00000", "AGENT-00001", "AGENT-00002", "AGENT-00003", "AGENT-00004", "LEAD"]
+    assert sorted(sandbox.cio_contacts()) == [
+        "AGENT-00000",
+        "AGENT-00001",
+        "AGENT-00002",
+        "AGENT-00003",
+        "AGENT-00004",
+        "LEAD",
+    ]

@@ -10,7 +10,12 @@ HEAD = "kind: jtel/dialler-contacts\nprovider: dialler\ncampaign: {name: Outboun
 
 
 def item(i: int, **extra: object) -> str:
-    fields = {"UserData": f"CRM-{i}", "Name": f"Muster{i}", "PhoneNumber1": f"+4930123{i:04d}", **extra}
+    fields = {
+        "UserData": f"CRM-{i}",
+        "Name": f"Muster{i}",
+        "PhoneNumber1": f"+4930123{i:04d}",
+        **extra,
+    }
     return "  - " + json.dumps(fields) + "\n"
 
 
@@ -18,7 +23,9 @@ def contacts(sandbox: Sandbox) -> dict[str, dict[str, object]]:
     return {c["UserData"]: c for c in sandbox.jtel_contacts() if c["DiallerCampaignsID"] == 538}
 
 
-def test_flow_creates_in_the_named_campaign_and_converges(project: Project, sandbox: Sandbox) -> None:
+def test_flow_creates_in_the_named_campaign_and_converges(
+    project: Project, sandbox: Sandbox
+) -> None:
     project.manifest(HEAD + item(1, FirstName="Max", Amount=10) + item(2, Email="e@example.com"))
     plan = project.run("plan", "--detailed-exitcode")
     assert plan.code == 2, plan.text
@@ -30,10 +37,14 @@ def test_flow_creates_in_the_named_campaign_and_converges(project: Project, sand
     assert project.run("plan", "--detailed-exitcode").code == 0
 
 
-def test_campaign_by_id_works_and_an_unknown_campaign_names_the_manifest(project: Project, sandbox: Sandbox) -> None:
+def test_campaign_by_id_works_and_an_unknown_campaign_names_the_manifest(
+    project: Project, sandbox: Sandbox
+) -> None:
     project.manifest(HEAD.replace("{name: Outbound Sales}", "{id: 539}") + item(1))
     assert project.run("apply", "--auto-approve").code == 0
-    assert [c["UserData"] for c in sandbox.jtel_contacts() if c["DiallerCampaignsID"] == 539] == ["CRM-1"]
+    assert [c["UserData"] for c in sandbox.jtel_contacts() if c["DiallerCampaignsID"] == 539] == [
+        "CRM-1"
+    ]
     project.manifest(HEAD.replace("Outbound Sales", "No Such Campaign") + item(1))
     r = project.run("plan")
     assert r.code == 1
@@ -64,15 +75,37 @@ def test_out_of_band_edit_of_a_managed_field_is_drift(project: Project, sandbox:
     assert contacts(sandbox)["CRM-2"]["PhoneNumber1"] == "+49301230002"
 
 
-def test_duplicate_live_userdata_is_an_error_for_that_key_only(project: Project, sandbox: Sandbox) -> None:
+def test_duplicate_live_userdata_is_an_error_for_that_key_only(
+    project: Project, sandbox: Sandbox
+) -> None:
     project.manifest(HEAD + item(1) + item(2))
-    sandbox.admin("POST", "/jtel/contacts", json={"DiallerCampaignsID": 538, "UserData": "CRM-1", "Name": "A", "PhoneNumber1": "+4930111111"})
-    sandbox.admin("POST", "/jtel/contacts", json={"DiallerCampaignsID": 538, "UserData": "CRM-1", "Name": "B", "PhoneNumber1": "+4930222222"})
+    sandbox.admin(
+        "POST",
+        "/jtel/contacts",
+        json={
+            "DiallerCampaignsID": 538,
+            "UserData": "CRM-1",
+            "Name": "A",
+            "PhoneNumber1": "+4930111111",
+        },
+    )
+    sandbox.admin(
+        "POST",
+        "/jtel/contacts",
+        json={
+            "DiallerCampaignsID": 538,
+            "UserData": "CRM-1",
+            "Name": "B",
+            "PhoneNumber1": "+4930222222",
+        },
+    )
     r = project.run("plan", "--format", "json")
     assert r.code == 1
     doc = json.loads(r.out)
     assert any("CRM-1" in e and "2 records" in e for e in doc["errors"])
-    assert [c["address"] for c in doc["changes"]] == ["dialler/dialler-contacts/Outbound Sales/CRM-2"]
+    assert [c["address"] for c in doc["changes"]] == [
+        "dialler/dialler-contacts/Outbound Sales/CRM-2"
+    ]
     text = project.run("plan").out
     assert "+4930111111" not in text  # the error shows ids, not numbers
 
@@ -107,9 +140,28 @@ def test_one_reset_per_reset_token_change(project: Project, sandbox: Sandbox) ->
 
 
 def test_export_import_and_history(project: Project, sandbox: Sandbox) -> None:
-    created = sandbox.admin("POST", "/jtel/contacts", json={"DiallerCampaignsID": 540, "UserData": "W-1", "Name": "Win", "PhoneNumber1": "+4930555555"})
+    created = sandbox.admin(
+        "POST",
+        "/jtel/contacts",
+        json={
+            "DiallerCampaignsID": 540,
+            "UserData": "W-1",
+            "Name": "Win",
+            "PhoneNumber1": "+4930555555",
+        },
+    )
     cid = created["ID"]
-    r = project.run("export", "--provider", "dialler", "--kind", "jtel/dialler-contacts", "--scope", "Winback", "--out", str(project.root / "manifests/winback.yaml"))
+    r = project.run(
+        "export",
+        "--provider",
+        "dialler",
+        "--kind",
+        "jtel/dialler-contacts",
+        "--scope",
+        "Winback",
+        "--out",
+        str(project.root / "manifests/winback.yaml"),
+    )
     assert r.code == 0, r.text
     plan = json.loads(project.run("plan", "--format", "json").out)
     assert [c["action"] for c in plan["changes"]] == ["adopt"]

@@ -23,11 +23,21 @@ KEYS = [f"K{i}" for i in range(8)]
 TITLES = st.sampled_from(["Agent", "Lead", None])
 NAMES = st.sampled_from(["Ann", "Bob"])
 
-desired_st = st.dictionaries(st.sampled_from(KEYS), st.fixed_dictionaries({"first_name": NAMES, "job_title": TITLES}), max_size=8)
-live_st = st.dictionaries(st.sampled_from(KEYS), st.fixed_dictionaries({"first_name": NAMES, "job_title": TITLES}), max_size=8)
+desired_st = st.dictionaries(
+    st.sampled_from(KEYS),
+    st.fixed_dictionaries({"first_name": NAMES, "job_title": TITLES}),
+    max_size=8,
+)
+live_st = st.dictionaries(
+    st.sampled_from(KEYS),
+    st.fixed_dictionaries({"first_name": NAMES, "job_title": TITLES}),
+    max_size=8,
+)
 state_st = st.dictionaries(
     st.sampled_from(KEYS),
-    st.tuples(st.sampled_from([Status.OK, Status.UNCERTAIN]), st.fixed_dictionaries({"job_title": TITLES})),
+    st.tuples(
+        st.sampled_from([Status.OK, Status.UNCERTAIN]), st.fixed_dictionaries({"job_title": TITLES})
+    ),
     max_size=8,
 )
 
@@ -45,22 +55,41 @@ def _item(key: str, fields: dict[str, Any]) -> str:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(desired=desired_st, live=live_st, state=state_st, prune=st.sampled_from(["managed", "all", "none"]))
+@given(
+    desired=desired_st,
+    live=live_st,
+    state=state_st,
+    prune=st.sampled_from(["managed", "all", "none"]),
+)
 def test_apply_makes_live_equal_desired_and_a_second_plan_is_empty(
-    desired: dict[str, dict[str, Any]], live: dict[str, dict[str, Any]], state: dict[str, tuple[Status, dict[str, Any]]], prune: str
+    desired: dict[str, dict[str, Any]],
+    live: dict[str, dict[str, Any]],
+    state: dict[str, tuple[Status, dict[str, Any]]],
+    prune: str,
 ) -> None:
     sb = Sandbox()
     admin = httpx.Client(transport=SandboxTransport(sb), base_url="http://sandbox")
     for key, f in live.items():
-        admin.put(f"/_admin/ciopulse/contacts/{key}", json={**f, "last_name": "X", "email": f"{key.lower()}@example.com", "mobile": None}).raise_for_status()
+        admin.put(
+            f"/_admin/ciopulse/contacts/{key}",
+            json={**f, "last_name": "X", "email": f"{key.lower()}@example.com", "mobile": None},
+        ).raise_for_status()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "reconcile.yaml").write_text(CONFIG)
-        (root / "m.yaml").write_text(f"kind: ciopulse/contacts\nprovider: cio\nprune: {prune}\nitems:" + ("\n" if desired else " []\n") + "".join(_item(k, f) for k, f in desired.items()))
+        (root / "m.yaml").write_text(
+            f"kind: ciopulse/contacts\nprovider: cio\nprune: {prune}\nitems:"
+            + ("\n" if desired else " []\n")
+            + "".join(_item(k, f) for k, f in desired.items())
+        )
         project = load_project(root)
         store = SqliteStore(root / "state.db")
         for key, (status, fields) in state.items():
-            store.put(StateEntry(f"cio/contacts/{key}", "cio", "ciopulse/contacts", "", key, key, fields, status))
+            store.put(
+                StateEntry(
+                    f"cio/contacts/{key}", "cio", "ciopulse/contacts", "", key, key, fields, status
+                )
+            )
         engine = Engine(project, store, transport=SandboxTransport(sb))
         try:
             plan = engine.plan()

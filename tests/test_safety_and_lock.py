@@ -27,7 +27,9 @@ def _wait_for_writes(sandbox: Sandbox, n: int, timeout: float = 30) -> None:
     raise AssertionError("the first apply never started writing")
 
 
-def test_second_apply_fails_at_once_naming_the_lock_holder(project: Project, sandbox: Sandbox) -> None:
+def test_second_apply_fails_at_once_naming_the_lock_holder(
+    project: Project, sandbox: Sandbox
+) -> None:
     project.manifest(cio_manifest(300))
     sandbox.faults(latency_ms=20)
     first = _apply_process(project)

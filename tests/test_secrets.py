@@ -7,7 +7,9 @@ from pathlib import Path
 from tests.conftest import CIO_KEY, Project, Sandbox, cio_manifest
 
 
-def test_credentials_never_appear_anywhere(project: Project, sandbox: Sandbox, tmp_path: Path) -> None:
+def test_credentials_never_appear_anywhere(
+    project: Project, sandbox: Sandbox, tmp_path: Path
+) -> None:
     project.manifest(cio_manifest(3))
     planfile = project.root / "plan.json"
     outputs = [
@@ -22,7 +24,11 @@ def test_credentials_never_appear_anywhere(project: Project, sandbox: Sandbox, t
         project.run("--debug", "export", "--provider", "cio", "--kind", "ciopulse/contacts"),
     ]
     assert "GET /contacts" in outputs[1].err  # --debug does log requests
-    secrets = [CIO_KEY, "sandbox-jtel-token", "U0FOREJPWDpzYW5kYm94"]  # the key, the token, the Basic header's base64 start
+    secrets = [
+        CIO_KEY,
+        "sandbox-jtel-token",
+        "U0FOREJPWDpzYW5kYm94",
+    ]  # the key, the token, the Basic header's base64 start
     for r in outputs:
         for s in secrets:
             assert s not in r.out and s not in r.err
@@ -34,7 +40,9 @@ def test_credentials_never_appear_anywhere(project: Project, sandbox: Sandbox, t
 
 def test_a_vendor_auth_failure_does_not_echo_the_key(project: Project, sandbox: Sandbox) -> None:
     project.manifest(cio_manifest(1))
-    r = project.run("--debug", "plan", env={"CIOPULSE_API_KEY": "wrongkey0000000000000000000000000000000x"})
+    r = project.run(
+        "--debug", "plan", env={"CIOPULSE_API_KEY": "wrongkey0000000000000000000000000000000x"}
+    )
     assert r.code == 1
     assert "401" in r.err and "credentials" in r.err
     assert "wrongkey0000000000000000000000000000000x" not in r.text

@@ -19,7 +19,9 @@ from reconcile.state.base import Outcome, StateStore
 from reconcile.state.sqlite import SqliteStore
 from tests.conftest import Project, Sandbox, cio_manifest
 
-PG_DSN = os.environ.get("RECONCILE_TEST_PG_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres connect_timeout=3")
+PG_DSN = os.environ.get(
+    "RECONCILE_TEST_PG_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres connect_timeout=3"
+)
 
 
 def _pg_schema() -> str:
@@ -85,7 +87,12 @@ def test_journal_marks_uncertain_before_and_ok_after(open_store: object) -> None
     assert entry is not None and entry.status is Status.UNCERTAIN
     store.finish_write(jid, c, None, Outcome("ok", "K1"))
     entry = store.get(c.address)
-    assert entry is not None and entry.status is Status.OK and entry.fields == {"first_name": "Ann"} and entry.remote_id == "K1"
+    assert (
+        entry is not None
+        and entry.status is Status.OK
+        and entry.fields == {"first_name": "Ann"}
+        and entry.remote_id == "K1"
+    )
     assert store.journal()[0]["outcome"] == "ok"
     store.close()
 
@@ -114,9 +121,8 @@ def test_lock_is_exclusive_and_names_its_holder(open_store: object) -> None:
     first: StateStore = open_store()  # type: ignore[operator]
     second: StateStore = open_store()  # type: ignore[operator]
     with first.lock("apply") as info:
-        with pytest.raises(StateLockedError) as err:
-            with second.lock("apply"):
-                pass
+        with pytest.raises(StateLockedError) as err, second.lock("apply"):
+            pass
         assert info.holder in str(err.value) and "apply" in str(err.value)
     with second.lock("apply"):
         pass
@@ -127,7 +133,7 @@ def test_lock_is_exclusive_and_names_its_holder(open_store: object) -> None:
 def test_full_cli_flow_on_postgres_state(project: Project, sandbox: Sandbox) -> None:
     schema = _pg_schema()
     try:
-        project.write_config(state="{backend: postgres, dsn: \"${RECONCILE_PG_DSN}\"}")
+        project.write_config(state='{backend: postgres, dsn: "${RECONCILE_PG_DSN}"}')
         project.manifest(cio_manifest(4))
         env = {"RECONCILE_PG_DSN": f"{PG_DSN} options=-csearch_path={schema}"}
         assert project.run("apply", "--auto-approve", env=env).code == 0

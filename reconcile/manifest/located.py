@@ -167,9 +167,10 @@ class _Builder:
             return self.sequence(ev, events)
         if type(ev) is yaml.AliasEvent:
             if ev.anchor not in self.anchors:
+                mark: Any = ev.start_mark
                 raise yaml.composer.ComposerError(
-                    None, None, f"found undefined alias {ev.anchor!r}", ev.start_mark
-                )  # type: ignore[arg-type]
+                    None, None, f"found undefined alias {ev.anchor!r}", mark
+                )
             value, size = self.anchors[ev.anchor]
             self.expanded += size
             if self.expanded > MAX_EXPANDED_NODES:
@@ -274,7 +275,8 @@ def load_documents(text: str, name: str) -> Iterator[tuple[Any, list[Problem]]]:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
         what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        if mark is not None and "${" in text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else False:
+        lines = text.splitlines()
+        if mark is not None and mark.line < len(lines) and "${" in lines[mark.line]:
             what += ' (a ${VAR} reference inside {...} or [...] must be quoted: "${VAR}")'
         yield None, [Problem(where, f"YAML syntax error: {what}")]
     except yaml.YAMLError as exc:

@@ -23,9 +23,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 class Headers(dict[str, str]):
     """Case-insensitive request headers (keys stored lower-case)."""
 
-    def __init__(self, items: Mapping[str, str] | list[tuple[str, str]] = ()) -> None:
+    def __init__(self, items: Mapping[str, str] | list[tuple[str, str]] | None = None) -> None:
         super().__init__()
-        pairs = items.items() if isinstance(items, Mapping) else items
+        pairs = items.items() if isinstance(items, Mapping) else (items or [])
         for k, v in pairs:
             self[k.lower()] = v
 

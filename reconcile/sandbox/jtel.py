@@ -145,8 +145,8 @@ class JtelEmulator(Emulator):
                 return self._by_userdata(m, req)
             if not rest[1].isdigit():
                 return Response(404)
-            cid = int(rest[1])
-            c = self.contacts.get(cid)
+            contact_id = int(rest[1])
+            c = self.contacts.get(contact_id)
             if len(rest) == 2:
                 if m == "PUT":
                     if c is None:
@@ -155,7 +155,7 @@ class JtelEmulator(Emulator):
                 if m == "DELETE":
                     if c is None:
                         return _err(404, "Dialler contact not found")
-                    del self.contacts[cid]
+                    del self.contacts[contact_id]
                     return Response.json(200, {"status": 200})
                 return Response(404)
             if (
