@@ -90,6 +90,7 @@ class Engine:
         self.store = store
         self.transport = transport
         self.parallelism = parallelism or 10
+        self.read_progress: Progress | None = None  # called as collections finish reading
         self._providers: dict[str, Provider] = {}
         self._providers_lock = threading.Lock()
         self._collections: list[Collection] | None = None
@@ -163,9 +164,11 @@ class Engine:
             return Refreshed(coll, scope_id, live, state)
 
         with ThreadPoolExecutor(max_workers=min(4, len(collections))) as pool:
-            for r in pool.map(guarded, collections):
+            for n, r in enumerate(pool.map(guarded, collections), 1):
                 if r is not None:
                     out.append(r)
+                if self.read_progress:
+                    self.read_progress(n, len(collections))
         if errors:
             raise ManifestError(errors)
         return out

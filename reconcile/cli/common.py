@@ -67,9 +67,25 @@ class Context:
         project = self.project()
         store = open_project_store(project)
         engine = Engine(project, store, parallelism=parallelism)
+        bar: Any = None
+        if sys.stderr.isatty():
+
+            def reading(done: int, total: int) -> None:
+                nonlocal bar
+                if bar is None:
+                    bar = click.progressbar(length=total, label="Reading vendors", file=sys.stderr)
+                    bar.__enter__()
+                bar.update(1)
+                if done >= total:
+                    bar.__exit__(None, None, None)
+                    bar = None
+
+            engine.read_progress = reading
         try:
             yield engine
         finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
             engine.close()
             store.close()
 
