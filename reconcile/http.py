@@ -166,20 +166,31 @@ class VendorClient:
         raise last
 
     def stream_items(
-        self, method: str, path: str, prefix: str, *, address: str = ""
+        self, method: str, path: str, prefix: str | Callable[[bytes], str], *, address: str = ""
     ) -> Iterator[Any]:
         """Yield the JSON values at `prefix` (ijson syntax, e.g. "records.item") of a GET body
-        as they arrive, so a large body is never held whole. Retried like any idempotent call
-        until the first value is out; a fault after that raises RetryableError."""
+        as they arrive, so a large body is never held whole. `prefix` may be a function of
+        the body's first bytes ("" yields the whole document once). Retried like any
+        idempotent call until the first value is out; a fault after that raises RetryableError."""
         attempts = 1 + self.config.retries
         started = False
         for attempt in range(attempts):
             self.limiter.acquire()
             self.requests += 1
             try:
+                started_at = time.monotonic()
                 with self.http.stream(method, path) as resp:
+                    log.debug(
+                        "%s %s -> %d (streaming) after %.0f ms",
+                        method,
+                        path,
+                        resp.status_code,
+                        (time.monotonic() - started_at) * 1000,
+                    )
                     if resp.status_code == 200:
-                        for item in ijson.items(_Reader(resp.iter_bytes()), prefix, use_float=True):
+                        reader = _Reader(resp.iter_bytes())
+                        chosen = prefix(reader.peek(512)) if callable(prefix) else prefix
+                        for item in ijson.items(reader, chosen, use_float=True):
                             started = True
                             yield item
                         return
@@ -235,6 +246,14 @@ class _Reader:
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self.chunks = chunks
         self.buffer = b""
+
+    def peek(self, n: int) -> bytes:
+        while len(self.buffer) < n:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                break
+            self.buffer += chunk
+        return self.buffer[:n]
 
     def read(self, n: int = -1) -> bytes:
         while n < 0 or len(self.buffer) < n:

@@ -79,7 +79,12 @@ def all_kinds() -> dict[str, KindSpec]:
     return dict(sorted(_REGISTRY.items()))
 
 
+_loaded = False
+
+
 def _load_builtin() -> None:
-    if _REGISTRY:
+    global _loaded
+    if _loaded:
         return
+    _loaded = True
     from reconcile.kinds import ciopulse, jtel  # noqa: F401

@@ -114,15 +114,13 @@ def _load_document(
         )
         return None
     before = len(problems)
-    envelope = LocatedDict({k: v for k, v in doc.items() if k != "items"})
-    envelope.file, envelope.line, envelope.col, envelope.marks = (
-        doc.file,
-        doc.line,
-        doc.col,
-        doc.marks,
-    )
+    envelope = doc.subset(k for k in doc if k != "items")
     if "items" in doc:
-        envelope["items"] = [] if isinstance(doc["items"], list) else doc["items"]
+        envelope.put(
+            "items",
+            [] if isinstance(doc["items"], list) else doc["items"],
+            *(doc.mark("items") or (doc.line, doc.col)),
+        )
     problems += schema_problems(envelope_schema(spec, with_items=False), envelope, doc.where())
     provider = doc.get("provider")
     if isinstance(provider, str):
@@ -300,8 +298,7 @@ def _csv_items(
     if any(p.where.startswith(f"{name}:1:") for p in problems):
         return None
     types = [_types_of(props.get(h, {})) for h in header]
-    out = LocatedList()
-    out.file, out.line, out.col, out.marks = name, 1, 1, []
+    out = LocatedList.at(name, 1, 1)
     try:
         for row in reader:
             line = reader.line_num
@@ -315,13 +312,10 @@ def _csv_items(
                     )
                 )
                 continue
-            item = LocatedDict()
-            item.file, item.line, item.col, item.marks = name, line, 1, {}
+            item = LocatedDict.at(name, line, 1)
             for col, (h, cell, ts) in enumerate(zip(header, row, types, strict=True), 1):
-                item[h] = _cell(cell, ts)
-                item.marks[h] = (line, col)
-            out.append(item)
-            out.marks.append((line, 1))
+                item.put(h, _cell(cell, ts), line, col)
+            out.add(item, line, 1)
     except csv.Error as exc:
         problems.append(Problem(f"{name}:{reader.line_num}:1", f"CSV error: {exc}"))
         return None

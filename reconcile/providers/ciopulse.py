@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -49,17 +50,16 @@ class CiopulseProvider(Provider):
     # -- reads --------------------------------------------------------------------
     def read(self, coll: Collection, scope_id: str | None) -> ReadResult:
         method, path = self.endpoint("list")
-        resp = self.client.request(method, path, address=coll.prefix, idempotent=True, ok=(200,))
-        try:
-            body = json.loads(resp.content)
-        except ValueError as exc:
-            raise ProviderError(
-                f"{self.config.name}: {method} {path} did not answer JSON", address=coll.prefix
-            ) from exc
         records: dict[str, Live] = {}
-        for raw in _contacts(body):
-            rec = _parse(raw)
-            if rec is not None:
+        for value in self.client.stream_items(method, path, _list_prefix, address=coll.prefix):
+            for raw in _contacts(value) if not _is_entry(value) else [_unwrap(value)]:
+                rec = _parse(raw)
+                if rec is None:
+                    raise ProviderError(
+                        f"{self.config.name}: {method} {path} answered a record without a system id; "
+                        "refusing to plan against a body reconcile does not understand",
+                        address=coll.prefix,
+                    )
                 records[rec.key] = rec
         return ReadResult(records)
 
@@ -161,9 +161,36 @@ class CiopulseProvider(Provider):
         return problems
 
 
+_LIST_KEYS = ("contacts", "data", "records", "items", "results")
+_HEAD = re.compile(rb'^\s*\{\s*"([A-Za-z_]+)"\s*:\s*\[')
+
+
+def _list_prefix(head: bytes) -> str:
+    """Where the contacts are in a GET body, from its first bytes: stream them when the
+    shape is one we know, else parse the whole document (""), tolerantly."""
+    stripped = head.lstrip()
+    if stripped.startswith(b"["):
+        return "item"
+    m = _HEAD.match(head)
+    if m and m.group(1).decode().lower() in _LIST_KEYS:
+        return m.group(1).decode() + ".item"
+    return ""
+
+
+def _is_entry(value: Any) -> bool:
+    return isinstance(value, Mapping) and not any(
+        isinstance(value.get(k), list) for k in _LIST_KEYS
+    )
+
+
+def _unwrap(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    inner = entry.get("contact") or entry.get("Contact")
+    return inner if isinstance(inner, Mapping) else entry
+
+
 def _contacts(body: Any) -> Iterable[Mapping[str, Any]]:
     if isinstance(body, Mapping):
-        for k in ("contacts", "data", "records", "items", "results"):
+        for k in _LIST_KEYS:
             if isinstance(body.get(k), list):
                 body = body[k]
                 break
@@ -173,8 +200,7 @@ def _contacts(body: Any) -> Iterable[Mapping[str, Any]]:
         return
     for entry in body:
         if isinstance(entry, Mapping):
-            inner = entry.get("contact") or entry.get("Contact")
-            yield inner if isinstance(inner, Mapping) else entry
+            yield _unwrap(entry)
 
 
 def _parse(raw: Mapping[str, Any]) -> Live | None:

@@ -128,6 +128,36 @@ class StateStore(abc.ABC):
     def close(self) -> None: ...
 
 
+class JsonFields(Mapping[str, JSON]):
+    """A state entry's fields, decoded from their JSON text on first use.
+
+    A no-op plan of 100,000 records reads every entry but looks inside few of
+    them; keeping the text until then saves most of the memory."""
+
+    __slots__ = ("_raw", "_value")
+
+    def __init__(self, raw: str) -> None:
+        self._raw = raw
+        self._value: dict[str, JSON] | None = None
+
+    def _decoded(self) -> dict[str, JSON]:
+        if self._value is None:
+            self._value = json.loads(self._raw)
+        return self._value
+
+    def __getitem__(self, key: str) -> JSON:
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
+
+
 def entry_from_row(row: tuple[Any, ...]) -> StateEntry:
     address, provider, kind, scope, key, remote_id, fields, status = row
     return StateEntry(
@@ -137,7 +167,7 @@ def entry_from_row(row: tuple[Any, ...]) -> StateEntry:
         scope=scope,
         key=key,
         remote_id=remote_id,
-        fields=json.loads(fields),
+        fields=JsonFields(fields),
         status=Status(status),
     )
 
@@ -145,6 +175,8 @@ def entry_from_row(row: tuple[Any, ...]) -> StateEntry:
 def dumps(value: Mapping[str, JSON] | None) -> str | None:
     if value is None:
         return None
+    if isinstance(value, JsonFields):
+        value = dict(value)
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -285,8 +317,11 @@ class SqlStore(StateStore):
             sql += " WHERE " + " AND ".join(conds)
         with self._tx() as cur:
             cur.execute(self._q(sql + " ORDER BY address"), args)
-            rows = cur.fetchall()
-        return {r[0]: entry_from_row(r) for r in rows}
+            out: dict[str, StateEntry] = {}
+            while rows := cur.fetchmany(5000):
+                for r in rows:
+                    out[r[0]] = entry_from_row(r)
+        return out
 
     def get(self, address: str) -> StateEntry | None:
         with self._tx() as cur:
