@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,17 +29,21 @@ ITEM_SCHEMA: Mapping[str, Any] = {
 }
 
 
+_NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]')
+
+
 def unsendable(value: str) -> str | None:
     """Why `value` cannot go into a CIOPulse body: the vendor rejects any backslash,
     so nothing that JSON can only carry escaped (`"`, `\\`, control characters) can be sent."""
-    if "\\" in value:
+    m = _NEEDS_ESCAPE.search(value)
+    if m is None:
+        return None
+    ch = m.group()
+    if ch == "\\":
         return "contains a backslash; CIOPulse rejects any request body with a backslash in it"
-    if '"' in value:
-        return 'contains a double quote, which JSON can only carry as \\" and CIOPulse rejects backslashes'
-    for ch in value:
-        if ord(ch) < 0x20 or ch == "\x7f":
-            return f"contains the control character U+{ord(ch):04X}, which JSON can only carry escaped and CIOPulse rejects backslashes"
-    return None
+    if ch == '"':
+        return "contains a double quote, which JSON can only carry as \\\" and CIOPulse rejects backslashes"
+    return f"contains the control character U+{ord(ch):04X}, which JSON can only carry escaped and CIOPulse rejects backslashes"
 
 
 def check_item(item: Mapping[str, Any]) -> list[tuple[str, str]]:
