@@ -42,7 +42,7 @@ def unsendable(value: str) -> str | None:
     if ch == "\\":
         return "contains a backslash; CIOPulse rejects any request body with a backslash in it"
     if ch == '"':
-        return "contains a double quote, which JSON can only carry as \\\" and CIOPulse rejects backslashes"
+        return 'contains a double quote, which JSON can only carry as \\" and CIOPulse rejects backslashes'
     return f"contains the control character U+{ord(ch):04X}, which JSON can only carry escaped and CIOPulse rejects backslashes"
 
 
