@@ -219,7 +219,9 @@ def _parse(raw: Mapping[str, Any]) -> Live | None:
     key = raw.get("UserData")
     if key in (None, ""):
         return None
-    fields: dict[str, Any] = {k: v for k, v in raw.items() if k in _WRITABLE and k != "UserData"}
+    # Empty fields are left out (a missing field compares as null): a jtel record carries
+    # ~40 writable fields, mostly empty, and a campaign can hold tens of thousands.
+    fields: dict[str, Any] = {k: v for k, v in raw.items() if v is not None and k in _WRITABLE and k != "UserData"}
     fields["locked"] = bool(raw.get(LOCK_FIELD))
     rid = raw.get("ID", raw.get("DiallerContactsID"))
     return Live(key=str(key), remote_id=str(rid), fields=fields)
