@@ -32,6 +32,7 @@ from reconcile.errors import (
     UsageError,
 )
 from reconcile.manifest.loader import load_collections
+from reconcile.masking import mask
 from reconcile.model import (
     Action,
     Change,
@@ -200,9 +201,9 @@ class Engine:
             blocked: set[str] = set()
             for key, recs in result.duplicates.items():
                 blocked.add(key)
-                ids = ", ".join(rec.remote_id for rec in recs)
+                ids = ", ".join(_describe(rec, lineage) for rec in recs)
                 errors.append(
-                    f"{r.coll.address(key)}: the vendor holds {len(recs)} records with this key (ids {ids}); "
+                    f"{r.coll.address(key)}: the vendor holds {len(recs)} records with this key ({ids}); "
                     "reconcile will not guess which one is meant: delete the extra ones at the vendor, or give them other keys"
                 )
             coll_changes = [c for c in coll_changes if c.key not in blocked]
@@ -494,6 +495,14 @@ def _outcome(fut: Future[str | None]) -> Outcome:
         log.exception("unexpected error during a write")
         return Outcome("unknown", None, f"{type(exc).__name__}: {exc}")
     return Outcome("ok", remote_id)
+
+
+def _describe(rec: Live, key: str) -> str:
+    """A duplicate record for an error message: its id and its numbers, masked."""
+    numbers = [
+        mask(v, key) for k, v in sorted(rec.fields.items()) if k.startswith("PhoneNumber") and v
+    ]
+    return f"id {rec.remote_id}" + (f" {', '.join(map(str, numbers))}" if numbers else "")
 
 
 def _selects(coll: Collection, target: str) -> bool:

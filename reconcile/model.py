@@ -136,6 +136,7 @@ class Collection:
     items: tuple[Desired, ...]
     origin: str
     options: Mapping[str, JSON] = field(default_factory=dict)
+    scope_origin: str = ""  # file:line:col of the scope, for errors about it
 
     @property
     def resource(self) -> str:

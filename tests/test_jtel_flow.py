@@ -48,7 +48,7 @@ def test_campaign_by_id_works_and_an_unknown_campaign_names_the_manifest(
     project.manifest(HEAD.replace("Outbound Sales", "No Such Campaign") + item(1))
     r = project.run("plan")
     assert r.code == 1
-    assert "main.yaml:1:1" in r.err and "No Such Campaign" in r.err
+    assert "main.yaml:3:11" in r.err and "No Such Campaign" in r.err
 
 
 def test_dialling_activity_is_never_drift(project: Project, sandbox: Sandbox) -> None:

@@ -220,6 +220,7 @@ def _load_document(
         items=tuple(desired),
         origin=doc.where(),
         options=options,
+        scope_origin=doc.where(spec.scope_field) if spec.scope_field else doc.where(),
     )
 
 

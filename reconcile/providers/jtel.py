@@ -96,7 +96,7 @@ class JtelProvider(Provider):
             raise ManifestError(
                 [
                     Problem(
-                        coll.origin,
+                        coll.scope_origin or coll.origin,
                         f"campaign: no jtel campaign with {what} at provider {coll.provider} (campaigns: {known or 'none'})",
                     )
                 ]
@@ -104,7 +104,7 @@ class JtelProvider(Provider):
         raise ManifestError(
             [
                 Problem(
-                    coll.origin,
+                    coll.scope_origin or coll.origin,
                     f"campaign: {len(match)} jtel campaigns have {what}; use campaign: {{id: N}}",
                 )
             ]
@@ -221,7 +221,9 @@ def _parse(raw: Mapping[str, Any]) -> Live | None:
         return None
     # Empty fields are left out (a missing field compares as null): a jtel record carries
     # ~40 writable fields, mostly empty, and a campaign can hold tens of thousands.
-    fields: dict[str, Any] = {k: v for k, v in raw.items() if v is not None and k in _WRITABLE and k != "UserData"}
+    fields: dict[str, Any] = {
+        k: v for k, v in raw.items() if v is not None and k in _WRITABLE and k != "UserData"
+    }
     fields["locked"] = bool(raw.get(LOCK_FIELD))
     rid = raw.get("ID", raw.get("DiallerContactsID"))
     return Live(key=str(key), remote_id=str(rid), fields=fields)

@@ -7,7 +7,7 @@ from typing import Any
 
 from reconcile import kinds
 from reconcile.model import DriftClass, DriftReport, Plan
-from reconcile.render.mask import mask, mask_key
+from reconcile.masking import mask, mask_key
 
 _MAX_ROWS = 500
 
