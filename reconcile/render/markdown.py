@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from reconcile import kinds
-from reconcile.model import DriftClass, DriftReport, Plan
 from reconcile.masking import mask, mask_key
+from reconcile.model import DriftClass, DriftReport, Plan
 
 _MAX_ROWS = 500
 
