@@ -96,12 +96,11 @@ def drift_markdown(report: DriftReport, show_values: bool = False, key: str = ""
         out += ["", "| class | address | field | before | after |", "|---|---|---|---|---|"]
         for d in report.drift:
             addr = _addr(d.address, key, show_values)
-            kind = ""
             if not d.fields:
                 out.append(f"| {d.drift_class.value} | `{addr}` | {d.detail} | | |")
             for f in d.fields:
                 masked = not show_values and d.drift_class is not DriftClass.UNMANAGED
                 b = _cell(mask(f.before, key)) if masked else _cell(f.before)
                 a = _cell(mask(f.after, key)) if masked else _cell(f.after)
-                out.append(f"| {d.drift_class.value} | `{addr}` | {f.name} | {b} | {a} |{kind}")
+                out.append(f"| {d.drift_class.value} | `{addr}` | {f.name} | {b} | {a} |")
     return "\n".join(out) + "\n"
