@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -216,6 +217,58 @@ class SqlStore(StateStore):
 
     def __init__(self) -> None:
         self._conn: Any = None
+
+    # -- the lock ---------------------------------------------------------------------
+    # Subclasses hold the lock with something the OS or the database releases when the
+    # process dies (flock, advisory lock); the `locks` row only says who holds it.
+    def _lock_open(self) -> Any:
+        raise NotImplementedError
+
+    def _lock_try(self, handle: Any) -> bool:
+        raise NotImplementedError
+
+    def _lock_close(self, handle: Any) -> None:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def lock(self, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
+        from reconcile.errors import StateLockedError
+
+        handle = self._lock_open()
+        deadline = time.monotonic() + timeout
+        try:
+            while not self._lock_try(handle):
+                if time.monotonic() >= deadline:
+                    raise StateLockedError(self._holder_message())
+                time.sleep(0.1)
+            info = LockInfo(holder=whoami(), operation=operation, since=now())
+            token = str(uuid.uuid4())
+            with self._tx() as cur:
+                cur.execute(self._q("DELETE FROM locks WHERE name = ?"), ("state",))
+                cur.execute(
+                    self._q(
+                        "INSERT INTO locks (name, holder, operation, since, token) VALUES (?, ?, ?, ?, ?)"
+                    ),
+                    ("state", info.holder, info.operation, info.since, token),
+                )
+            try:
+                yield info
+            finally:
+                with self._tx() as cur:
+                    cur.execute(
+                        self._q("DELETE FROM locks WHERE name = ? AND token = ?"), ("state", token)
+                    )
+        finally:
+            self._lock_close(handle)
+
+    def _holder_message(self) -> str:
+        with self._tx() as cur:
+            cur.execute(
+                self._q("SELECT holder, operation, since FROM locks WHERE name = ?"), ("state",)
+            )
+            row = cur.fetchone()
+        who = f"{row[0]} running {row[1]} since {row[2]}" if row else "another reconcile run"
+        return f"the state is locked by {who}; wait for it, or pass --lock-timeout SECONDS"
 
     # -- plumbing -----------------------------------------------------------------
     def _q(self, sql: str) -> str:

@@ -10,15 +10,11 @@ several projects can share a database with one schema each
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-from reconcile.errors import StateError, StateLockedError
-from reconcile.state.base import LockInfo, SqlStore, now, whoami
+from reconcile.errors import StateError
+from reconcile.state.base import SqlStore
 
 try:
     import psycopg
@@ -51,50 +47,23 @@ class PostgresStore(SqlStore):
         except psycopg.Error as exc:
             raise StateError(f"cannot use the PostgreSQL state database: {_clean(exc)}") from exc
 
-    @contextlib.contextmanager
-    def lock(self, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
+    def _lock_open(self) -> Any:
         assert psycopg is not None
-        conn: Any = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                got = conn.execute(
-                    "SELECT pg_try_advisory_lock(%s)", (self._lock_key(),)
-                ).fetchone()[0]
-                if got:
-                    break
-                if time.monotonic() >= deadline:
-                    raise StateLockedError(self._holder_message())
-                time.sleep(0.2)
-            info = LockInfo(holder=whoami(), operation=operation, since=now())
-            token = str(uuid.uuid4())
-            with self._tx() as cur:
-                cur.execute("DELETE FROM locks WHERE name = 'state'")
-                cur.execute(
-                    "INSERT INTO locks (name, holder, operation, since, token) VALUES ('state', %s, %s, %s, %s)",
-                    (info.holder, info.operation, info.since, token),
-                )
-            try:
-                yield info
-            finally:
-                with self._tx() as cur:
-                    cur.execute("DELETE FROM locks WHERE name = 'state' AND token = %s", (token,))
-        finally:
-            conn.close()  # ends the session, which releases the advisory lock
+        return psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+
+    def _lock_try(self, handle: Any) -> bool:
+        return bool(
+            handle.execute("SELECT pg_try_advisory_lock(%s)", (self._lock_key(),)).fetchone()[0]
+        )
+
+    def _lock_close(self, handle: Any) -> None:
+        handle.close()  # ends the session, which releases the advisory lock
 
     def _lock_key(self) -> int:
         # One key per state (lineage), so projects sharing a database never block each other.
         lineage, _ = self.lineage_serial()
         digest = hashlib.blake2b(lineage.encode(), digest_size=8).digest()
         return int.from_bytes(digest, "big", signed=True)
-
-    def _holder_message(self) -> str:
-        with self._tx() as cur:
-            cur.execute("SELECT holder, operation, since FROM locks WHERE name = 'state'")
-            row = cur.fetchone()
-        if row:
-            return f"the state is locked by {row[0]} running {row[1]} since {row[2]}; wait for it, or pass --lock-timeout SECONDS"
-        return "the state is locked by another reconcile run; wait for it, or pass --lock-timeout SECONDS"
 
     def close(self) -> None:
         self._conn.close()

@@ -7,17 +7,13 @@ database for the message a second run shows.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import sqlite3
-import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-from reconcile.errors import StateError, StateLockedError
-from reconcile.state.base import LockInfo, SqlStore, now, whoami
+from reconcile.errors import StateError
+from reconcile.state.base import SqlStore
 
 
 class SqliteStore(SqlStore):
@@ -38,43 +34,18 @@ class SqliteStore(SqlStore):
         except sqlite3.Error as exc:
             raise StateError(f"{path}: cannot open the state database: {exc}") from exc
 
-    @contextlib.contextmanager
-    def lock(self, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StateLockedError(self._holder_message()) from None
-                    time.sleep(0.1)
-            info = LockInfo(holder=whoami(), operation=operation, since=now())
-            token = str(uuid.uuid4())
-            with self._tx() as cur:
-                cur.execute("DELETE FROM locks WHERE name = 'state'")
-                cur.execute(
-                    "INSERT INTO locks (name, holder, operation, since, token) VALUES ('state', ?, ?, ?, ?)",
-                    (info.holder, info.operation, info.since, token),
-                )
-            try:
-                yield info
-            finally:
-                with self._tx() as cur:
-                    cur.execute("DELETE FROM locks WHERE name = 'state' AND token = ?", (token,))
-        finally:
-            os.close(fd)  # closing the descriptor releases the flock
+    def _lock_open(self) -> int:
+        return os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
 
-    def _holder_message(self) -> str:
-        with self._tx() as cur:
-            cur.execute("SELECT holder, operation, since FROM locks WHERE name = 'state'")
-            row = cur.fetchone()
-        if row:
-            return f"the state is locked by {row[0]} running {row[1]} since {row[2]}; wait for it, or pass --lock-timeout SECONDS"
-        return "the state is locked by another reconcile run; wait for it, or pass --lock-timeout SECONDS"
+    def _lock_try(self, handle: int) -> bool:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _lock_close(self, handle: int) -> None:
+        os.close(handle)  # closing the descriptor releases the flock
 
     def close(self) -> None:
         self._conn.close()
