@@ -325,3 +325,37 @@ def test_markdown_masks_personal_data_unless_asked(project: Project, sandbox: Sa
     assert "+49 30 *** **67 #" in md
     shown = project.run("plan", "--format", "markdown", "--show-values").out
     assert "agent0@example.com" in shown
+
+
+def test_create_without_required_fields_is_a_plan_error_naming_the_address(
+    project: Project, sandbox: Sandbox
+) -> None:
+    # Valid for a contact that exists (an update may be partial), not for a new one.
+    project.manifest(
+        "kind: ciopulse/contacts\nprovider: cio\nitems:\n  - {system_id: NEW-1, job_title: Agent}\n"
+    )
+    assert project.run("validate").code == 0
+    r = project.run("plan")
+    assert r.code == 1
+    assert (
+        "cio/contacts/NEW-1" in r.text and "first_name, last_name, email must be declared" in r.text
+    )
+    sandbox.admin(
+        "PUT",
+        "/ciopulse/contacts/NEW-1",
+        json={"first_name": "A", "last_name": "B", "email": "n@example.com"},
+    )
+    assert project.run("apply", "--auto-approve").code == 0
+    assert sandbox.cio_contacts()["NEW-1"]["job_title"] == "Agent"
+
+
+def test_rate_limit_caps_requests_per_second_at_the_vendor(
+    project: Project, sandbox: Sandbox
+) -> None:
+    project.write_config(cio="rate_limit: 10")
+    project.manifest(cio_manifest(25))
+    assert project.run("apply", "--auto-approve").code == 0
+    times = sorted(sandbox.admin("GET", "/stats")["requests"]["times"])
+    assert len(times) == 26  # one read, 25 writes
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 20, busiest  # 10 per second, after a first burst of 10

@@ -184,3 +184,39 @@ def test_update_sends_only_managed_fields(project: Project, sandbox: Sandbox) ->
     assert project.run("apply", "--auto-approve").code == 0
     c = contacts(sandbox)["CRM-1"]
     assert c["City"] == "Hamburg" and c["Comment"] == "set by an agent"
+
+
+def test_endpoint_overrides_are_used_and_unknown_ones_refused(
+    project: Project, sandbox: Sandbox
+) -> None:
+    project.write_config(jtel='endpoints: {lock: "POST /dialler/contacts/contact/{id}/lock"}')
+    project.manifest(HEAD + item(1, locked=True))
+    assert project.run("apply", "--auto-approve").code == 0
+    assert contacts(sandbox)["CRM-1"]["bLocked"] is True
+    routes = sandbox.by_route()
+    assert routes.get("jtel POST /dialler/contacts/contact/{id}/lock") == 1
+    assert "jtel GET /dialler/contacts/contact/{id}/lock" not in routes
+    project.write_config(jtel='endpoints: {lok: "POST /x"}')
+    r = project.run("plan")
+    assert r.code == 1 and "unknown call(s) lok" in r.err
+
+
+def test_an_endpoint_the_server_lacks_is_named_as_such(project: Project, sandbox: Sandbox) -> None:
+    project.manifest(HEAD + item(1))
+    assert project.run("apply", "--auto-approve").code == 0
+    project.write_config(jtel='endpoints: {update: "PUT /dialler/contacts/edit/{id}"}')
+    project.manifest(HEAD + item(1, City="Köln"))
+    r = project.run("apply", "--auto-approve")
+    assert r.code == 1
+    assert "dialler/dialler-contacts/Outbound Sales/CRM-1" in r.out and "no such endpoint" in r.out
+
+
+def test_wrong_token_or_client_id_is_a_401_naming_the_credentials(
+    project: Project, sandbox: Sandbox
+) -> None:
+    project.manifest(HEAD + item(1))
+    for env in ({"JTEL_TOKEN": "not-the-token"}, {"JTEL_CLIENT_ID": "2000"}):
+        r = project.run("plan", env=env)
+        assert r.code == 1
+        assert "401" in r.err and "credentials" in r.err
+        assert "not-the-token" not in r.text

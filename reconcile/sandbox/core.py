@@ -13,7 +13,7 @@ import json
 import random
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -150,6 +150,7 @@ class Sandbox:
         self._rng = random.Random(self.faults.seed)
         self._rng_lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._times: deque[float] = deque(maxlen=10_000)  # arrival times of the last calls
         self._count_lock = threading.Lock()
 
     # -- dispatch -------------------------------------------------------------------
@@ -171,6 +172,7 @@ class Sandbox:
             return Response(404)
         with self._count_lock:
             self._counts[f"{emu.name} {emu.route_label(req)}"] += 1
+            self._times.append(time.monotonic())
         f = self.faults
         if f.latency_ms:
             time.sleep(f.latency_ms / 1000.0)
@@ -214,12 +216,13 @@ class Sandbox:
         if parts == ["stats"]:
             with self._count_lock:
                 counts = dict(self._counts)
-            return Response.json(
-                200, {"requests": {"total": sum(counts.values()), "by_route": counts}}
-            )
+                times = list(self._times)
+            requests = {"total": sum(counts.values()), "by_route": counts, "times": times}
+            return Response.json(200, {"requests": requests})
         if parts == ["stats", "reset"] and req.method == "POST":
             with self._count_lock:
                 self._counts.clear()
+                self._times.clear()
             return Response.json(200, {"status": "reset"})
         if parts:
             for emu in self.emulators:
@@ -237,3 +240,4 @@ class Sandbox:
             self._rng = random.Random()
         with self._count_lock:
             self._counts.clear()
+            self._times.clear()

@@ -27,7 +27,8 @@ class SqliteStore(SqlStore):
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL survives a killed process (the property we promise); a power
-            # cut may lose the last transactions, which the next run re-reads as uncertain.
+            # cut may lose the last transactions; the next run then finds those records at
+            # the vendor by key and adopts them.
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.isolation_level = "DEFERRED"
             self._migrate()
