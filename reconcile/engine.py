@@ -139,8 +139,13 @@ class Engine:
             }
             return Refreshed(coll, scope_id, live, state)
 
+        if self.read_progress and collections:
+            self.read_progress(0, len(collections))
         if len(collections) <= 1:
-            return [one(c) for c in collections]
+            out1 = [one(c) for c in collections]
+            if self.read_progress and collections:
+                self.read_progress(1, 1)
+            return out1
         # Providers are made here, first, so that two threads never build the same one.
         for c in collections:
             self.provider(c.provider)

@@ -72,13 +72,18 @@ class Context:
 
             def reading(done: int, total: int) -> None:
                 nonlocal bar
-                if bar is None:
-                    bar = click.progressbar(length=total, label="Reading vendors", file=sys.stderr)
+                if done == 0:
+                    bar = click.progressbar(
+                        length=total, label="Reading vendors", file=sys.stderr, show_eta=False
+                    )
                     bar.__enter__()
-                bar.update(1)
-                if done >= total:
-                    bar.__exit__(None, None, None)
-                    bar = None
+                    bar.render_progress()
+                    return
+                if bar is not None:
+                    bar.update(1)
+                    if done >= total:
+                        bar.__exit__(None, None, None)
+                        bar = None
 
             engine.read_progress = reading
         try:
