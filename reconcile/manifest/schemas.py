@@ -250,4 +250,9 @@ def _message(err: Any) -> str:
         return "give either items: or items_from:, not both and not neither"
     if err.validator == "required":
         return str(err.message).replace("is a required property", "is required")
+    if err.validator == "type" and "string" in (err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]):
+        if isinstance(err.instance, bool):
+            return f"{err.message} (YAML reads unquoted yes/no/on/off/true/false as booleans: quote the value)"
+        if isinstance(err.instance, int | float):
+            return f"{err.message} (YAML reads unquoted digits as a number, and 0123 as octal: quote the value)"
     return str(err.message)
