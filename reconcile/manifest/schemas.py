@@ -250,7 +250,9 @@ def _message(err: Any) -> str:
         return "give either items: or items_from:, not both and not neither"
     if err.validator == "required":
         return str(err.message).replace("is a required property", "is required")
-    if err.validator == "type" and "string" in (err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]):
+    if err.validator == "type" and "string" in (
+        err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+    ):
         if isinstance(err.instance, bool):
             return f"{err.message} (YAML reads unquoted yes/no/on/off/true/false as booleans: quote the value)"
         if isinstance(err.instance, int | float):
