@@ -208,6 +208,18 @@ CASES = [
         "main.yaml:5",
         "unknown field",
     ),
+    (
+        "yaml-boolean-name",
+        JTEL + '  - {UserData: CRM-1, Name: no, PhoneNumber1: "+4930123456"}\n',
+        "main.yaml:5",
+        "quote the value",
+    ),
+    (
+        "yaml-octal-postcode",
+        JTEL + '  - {UserData: CRM-1, Name: N, PhoneNumber1: "+4930123456", PostalCode: 01234}\n',
+        "main.yaml:5",
+        "octal",
+    ),
 ]
 
 
