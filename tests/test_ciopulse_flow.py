@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.conftest import Project, Sandbox, cio_manifest
 
@@ -359,3 +360,16 @@ def test_rate_limit_caps_requests_per_second_at_the_vendor(
     assert len(times) == 26  # one read, 25 writes
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
     assert busiest <= 20, busiest  # 10 per second, after a first burst of 10
+
+
+def test_a_plan_made_for_another_state_is_refused(
+    project: Project, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    project.manifest(cio_manifest(1))
+    other = Project(tmp_path / "other", sandbox.url)
+    other.manifest(cio_manifest(1))
+    planfile = tmp_path / "other-plan.json"
+    assert other.run("plan", "--out", str(planfile)).code == 0
+    r = project.run("apply", str(planfile))
+    assert r.code == 1 and "made for another state" in r.err
+    assert sandbox.cio_contacts() == {}

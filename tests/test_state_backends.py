@@ -142,3 +142,17 @@ def test_full_cli_flow_on_postgres_state(project: Project, sandbox: Sandbox) -> 
         assert not (project.root / ".reconcile").exists()
     finally:
         _drop(schema)
+
+
+def test_a_state_newer_than_this_reconcile_is_refused(open_store: object) -> None:
+    from reconcile.errors import StateError
+
+    store: StateStore = open_store()  # type: ignore[operator]
+    with store._tx() as cur:  # type: ignore[attr-defined]
+        cur.execute(
+            store._q("INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+            (99, "future", "2099-01-01T00:00:00Z"),
+        )  # type: ignore[attr-defined]
+    store.close()
+    with pytest.raises(StateError, match="newer than this reconcile"):
+        open_store()  # type: ignore[operator]
