@@ -54,6 +54,7 @@ from reconcile.state.base import Outcome, StateStore
 log = logging.getLogger("reconcile.engine")
 
 Progress = Callable[[int, int], None]
+JOURNAL_KEEP = 100_000  # finished write records kept for `reconcile state journal`
 
 
 @dataclass
@@ -369,6 +370,7 @@ class Engine:
                         failed_addresses.add(c.address)
                     if progress:
                         progress(done, total)
+        self.store.trim_journal(keep=JOURNAL_KEEP)
         return result
 
     def _scope_ids(self, changes: list[Change]) -> dict[str, str | None]:

@@ -124,6 +124,8 @@ def test_a_write_whose_answer_is_lost_is_resolved_on_the_next_run(
         line.endswith("\tuncertain") for line in project.run("state", "list").out.splitlines()
     )
     assert len(sandbox.cio_contacts()) == 3  # committed at the vendor, answer lost
+    journal = project.run("state", "journal").out.splitlines()
+    assert len(journal) == 3 and all("\tcreate\t" in ln and "\tunknown" in ln for ln in journal)
     sandbox.faults()
     plan = project.run("plan", "--format", "json")
     assert '"action": "adopt"' in plan.out and '"action": "create"' not in plan.out

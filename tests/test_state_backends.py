@@ -156,3 +156,15 @@ def test_a_state_newer_than_this_reconcile_is_refused(open_store: object) -> Non
     store.close()
     with pytest.raises(StateError, match="newer than this reconcile"):
         open_store()  # type: ignore[operator]
+
+
+def test_journal_is_trimmed_but_writes_in_flight_are_kept(open_store: object) -> None:
+    store: StateStore = open_store()  # type: ignore[operator]
+    in_flight = store.begin_write(_change(Action.CREATE, "K0", {"x": 0}), None)
+    for i in range(1, 6):
+        c = _change(Action.CREATE, f"K{i}", {"x": i})
+        store.finish_write(store.begin_write(c, None), c, None, Outcome("ok", f"K{i}"))
+    assert store.trim_journal(keep=2) == 3
+    ids = [row["id"] for row in store.journal(100)]
+    assert in_flight in ids and len(ids) == 3
+    store.close()

@@ -216,6 +216,30 @@ def state_mv(ctx: Context, src: str, dst: str) -> int:
     return 0
 
 
+@state.command("journal")
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=20,
+    show_default=True,
+    help="How many of the newest writes.",
+)
+@pass_ctx
+def state_journal(ctx: Context, limit: int) -> int:
+    """The newest vendor writes: intent, outcome and when (what crash recovery reads)."""
+    store = open_project_store(ctx.project())
+    try:
+        for row in store.journal(limit):
+            outcome = row["outcome"] or "in flight (no answer recorded)"
+            detail = f"  {row['detail']}" if row["detail"] else ""
+            echo(
+                f"{row['id']}\t{row['started_at']}\t{row['action']}\t{row['address']}\t{outcome}{detail}"
+            )
+    finally:
+        store.close()
+    return 0
+
+
 @click.command()
 @click.argument("address")
 @pass_ctx

@@ -126,6 +126,10 @@ class StateStore(abc.ABC):
     def journal(self, limit: int = 50) -> list[dict[str, Any]]: ...
 
     @abc.abstractmethod
+    def trim_journal(self, keep: int) -> int:
+        """Drop all but the newest `keep` finished journal rows; return how many went."""
+
+    @abc.abstractmethod
     def close(self) -> None: ...
 
 
@@ -397,6 +401,19 @@ class SqlStore(StateStore):
             )
             cols = ["id", "address", "action", "started_at", "finished_at", "outcome", "detail"]
             return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    def trim_journal(self, keep: int) -> int:
+        with self._tx() as cur:
+            cur.execute("SELECT max(id) FROM journal")
+            top = cur.fetchone()[0]
+            if top is None or top <= keep:
+                return 0
+            # Rows still in flight (no outcome) are what crash recovery reads: never dropped.
+            cur.execute(
+                self._q("DELETE FROM journal WHERE id <= ? AND finished_at IS NOT NULL"),
+                (top - keep,),
+            )
+            return int(cur.rowcount or 0)
 
     # -- writes ----------------------------------------------------------------------
     def put(self, entry: StateEntry) -> None:
