@@ -41,6 +41,7 @@ from reconcile.model import (
     DriftReport,
     Live,
     Plan,
+    Prune,
     StateEntry,
     Status,
     address_matches,
@@ -205,13 +206,20 @@ class Engine:
             cp = plan_collection(r.coll, spec, result.records, r.state)
             coll_changes = list(cp.changes)
             blocked: set[str] = set()
+            declared = {d.key for d in r.coll.items}
             for key, recs in result.duplicates.items():
-                blocked.add(key)
                 ids = ", ".join(_describe(rec, lineage) for rec in recs)
-                errors.append(
-                    f"{r.coll.address(key)}: the vendor holds {len(recs)} records with this key ({ids}); "
-                    "reconcile will not guess which one is meant: delete the extra ones at the vendor, or give them other keys"
-                )
+                if key in declared or key in r.state:
+                    blocked.add(key)
+                    errors.append(
+                        f"{r.coll.address(key)}: the vendor holds {len(recs)} records with this key ({ids}); "
+                        "reconcile will not guess which one is meant: delete the extra ones at the vendor, or give them other keys"
+                    )
+                elif r.coll.prune is Prune.ALL:
+                    warnings.append(
+                        f"{r.coll.address(key)}: {len(recs)} undeclared records share this key ({ids}); "
+                        "prune: all does not delete them, since reconcile deletes by key: remove them at the vendor"
+                    )
             coll_changes = [c for c in coll_changes if c.key not in blocked]
             for p in self.provider(r.coll.provider).check_plan(r.coll, result, coll_changes):
                 errors.append(str(p))
@@ -441,9 +449,11 @@ class Engine:
                 continue
             for key, recs in r.live.duplicates.items():
                 warnings.append(
-                    f"{r.coll.address(key)}: the vendor holds {len(recs)} records with this key"
+                    f"{r.coll.address(key)}: the vendor holds {len(recs)} records with this key; not compared"
                 )
-            out += drift_collection(r.coll, spec, r.live.records, r.state)
+            doubled = {r.coll.address(k) for k in r.live.duplicates}
+            found = drift_collection(r.coll, spec, r.live.records, r.state)
+            out += [d for d in found if d.address not in doubled]
         if targets:
             out = [
                 d
