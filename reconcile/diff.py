@@ -48,8 +48,10 @@ def field_changes(want: Mapping[str, JSON], have: Mapping[str, JSON]) -> list[Fi
 
 def split_fields(
     spec: KindSpec, fields: Mapping[str, JSON]
-) -> tuple[dict[str, JSON], dict[str, JSON], dict[str, JSON]]:
+) -> tuple[Mapping[str, JSON], Mapping[str, JSON], Mapping[str, JSON]]:
     """(plain fields sent in bodies, toggles applied by actions, triggers kept in state)."""
+    if not spec.toggles and not spec.triggers:
+        return fields, {}, {}  # the common case: no copies on the no-op hot path
     plain: dict[str, JSON] = {}
     toggles: dict[str, JSON] = {}
     triggers: dict[str, JSON] = {}
@@ -94,7 +96,7 @@ def plan_collection(
     for d in coll.items:
         declared.add(d.key)
         plain, toggles, triggers = split_fields(spec, d.fields)
-        after = dict(d.fields)
+        after = d.fields
         known = state.get(d.key)
         have = live.get(d.key)
         if have is None:

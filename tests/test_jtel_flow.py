@@ -222,9 +222,20 @@ def test_wrong_token_or_client_id_is_a_401_naming_the_credentials(
         assert "not-the-token" not in r.text
 
 
-def test_duplicates_of_a_key_nobody_declares_are_not_our_business(project: Project, sandbox: Sandbox) -> None:
+def test_duplicates_of_a_key_nobody_declares_are_not_our_business(
+    project: Project, sandbox: Sandbox
+) -> None:
     for name in ("A", "B"):
-        sandbox.admin("POST", "/jtel/contacts", json={"DiallerCampaignsID": 538, "UserData": "OTHER", "Name": name, "PhoneNumber1": "+4930111111"})
+        sandbox.admin(
+            "POST",
+            "/jtel/contacts",
+            json={
+                "DiallerCampaignsID": 538,
+                "UserData": "OTHER",
+                "Name": name,
+                "PhoneNumber1": "+4930111111",
+            },
+        )
     project.manifest(HEAD + item(1))
     assert project.run("plan").code == 0
     assert project.run("apply", "--auto-approve").code == 0
