@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import logging
 import threading
 from collections import defaultdict, deque
@@ -119,6 +120,7 @@ class Engine:
     def collections(self, targets: Iterable[str] = ()) -> list[Collection]:
         if self._collections is None:
             self._collections = load_collections(self.project)
+            gc.freeze()  # the declared items live as long as the run: keep them out of later collections
         targets = list(targets)
         if not targets:
             return self._collections
