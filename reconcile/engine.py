@@ -397,42 +397,63 @@ class Engine:
         """Run one phase's changes, at most `concurrency` in flight per provider.
 
         Journaling happens here, in the calling thread, so the store sees one writer.
+        Each turn first journals and sends the next writes (their intents in one
+        transaction, committed before any is sent), then commits the answers that
+        came in (one transaction): the window refills without waiting on the disk.
         """
+        known: dict[str, StateEntry] = {}
+        for provider, kind, scope in {(c.provider, c.kind, c.scope) for c in batch}:
+            known.update(self.store.entries(provider, kind, scope))
         queues: dict[str, deque[Change]] = defaultdict(deque)
         for c in batch:
             queues[c.provider].append(c)
         in_flight: dict[Future[str | None], tuple[Change, int, StateEntry | None]] = {}
         per_provider: dict[str, int] = defaultdict(int)
-        while queues or in_flight:
+        answered: list[tuple[int, Change, StateEntry | None, Outcome]] = []
+        while queues or in_flight or answered:
+            starting: list[tuple[Change, StateEntry | None]] = []
             for name in list(queues):
                 limit = max(1, self.provider(name).config.concurrency)
                 q = queues[name]
-                while q and per_provider[name] < limit and len(in_flight) < self.parallelism:
+                while (
+                    q
+                    and per_provider[name] < limit
+                    and len(in_flight) + len(starting) < self.parallelism
+                ):
                     c = q.popleft()
-                    previous = self.store.get(c.address)
+                    previous = known.get(c.address)
                     if (
                         c.remote_id is None
                         and previous is not None
                         and c.action is not Action.CREATE
                     ):
                         c = dataclasses.replace(c, remote_id=previous.remote_id)
-                    jid = self.store.begin_write(c, previous)
-                    fut = pool.submit(
-                        self.provider(name).write, c, scope_ids.get(c.address.rsplit("/", 1)[0])
-                    )
-                    in_flight[fut] = (c, jid, previous)
+                    starting.append((c, previous))
                     per_provider[name] += 1
                 if not q:
                     del queues[name]
+            if starting:
+                for (c, previous), jid in zip(
+                    starting, self.store.begin_writes(starting), strict=True
+                ):
+                    fut = pool.submit(
+                        self.provider(c.provider).write,
+                        c,
+                        scope_ids.get(c.address.rsplit("/", 1)[0]),
+                    )
+                    in_flight[fut] = (c, jid, previous)
+            if answered:
+                self.store.finish_writes(answered)
+                for _jid, c, _previous, outcome in answered:
+                    yield c, outcome
+                answered = []
             if not in_flight:
                 continue
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for fut in finished:
                 c, jid, previous = in_flight.pop(fut)
                 per_provider[c.provider] -= 1
-                outcome = _outcome(fut)
-                self.store.finish_write(jid, c, previous, outcome)
-                yield c, outcome
+                answered.append((jid, c, previous, _outcome(fut)))
 
     # -- drift ----------------------------------------------------------------------
     def drift(self, targets: Iterable[str] = ()) -> DriftReport:

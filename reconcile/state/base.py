@@ -111,6 +111,14 @@ class StateStore(abc.ABC):
         """Journal a vendor write before it is sent; returns the journal id."""
 
     @abc.abstractmethod
+    def begin_writes(self, writes: list[tuple[Change, StateEntry | None]]) -> list[int]:
+        """`begin_write` for several writes in one transaction (all journaled before any is sent)."""
+
+    @abc.abstractmethod
+    def finish_writes(self, answers: list[tuple[int, Change, StateEntry | None, Outcome]]) -> None:
+        """`finish_write` for several answers in one transaction."""
+
+    @abc.abstractmethod
     def finish_write(
         self, journal_id: int, change: Change, previous: StateEntry | None, outcome: Outcome
     ) -> None:
@@ -440,69 +448,82 @@ class SqlStore(StateStore):
             self._bump(cur)
 
     def begin_write(self, change: Change, previous: StateEntry | None) -> int:
+        return self.begin_writes([(change, previous)])[0]
+
+    def begin_writes(self, writes: list[tuple[Change, StateEntry | None]]) -> list[int]:
         with self._tx() as cur:
-            cur.execute(
-                self._q(
-                    "INSERT INTO journal (address, action, previous, intended, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id"
-                ),
-                (
-                    change.address,
-                    change.action.value,
-                    entry_json(previous),
-                    dumps(change.after),
-                    now(),
-                ),
-            )
-            jid = int(cur.fetchone()[0])
-            marked = StateEntry(
-                address=change.address,
-                provider=change.provider,
-                kind=change.kind,
-                scope=change.scope,
-                key=change.key,
-                remote_id=change.remote_id or (previous.remote_id if previous else None),
-                fields=previous.fields if previous else (change.after or {}),
-                status=Status.UNCERTAIN,
-            )
-            self._upsert(cur, marked)
+            jids = [self._begin(cur, change, previous) for change, previous in writes]
             self._bump(cur)
+        return jids
+
+    def _begin(self, cur: Any, change: Change, previous: StateEntry | None) -> int:
+        cur.execute(
+            self._q(
+                "INSERT INTO journal (address, action, previous, intended, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id"
+            ),
+            (change.address, change.action.value, entry_json(previous), dumps(change.after), now()),
+        )
+        jid = int(cur.fetchone()[0])
+        marked = StateEntry(
+            address=change.address,
+            provider=change.provider,
+            kind=change.kind,
+            scope=change.scope,
+            key=change.key,
+            remote_id=change.remote_id or (previous.remote_id if previous else None),
+            fields=previous.fields if previous else (change.after or {}),
+            status=Status.UNCERTAIN,
+        )
+        self._upsert(cur, marked)
         return jid
 
     def finish_write(
         self, journal_id: int, change: Change, previous: StateEntry | None, outcome: Outcome
     ) -> None:
+        self.finish_writes([(journal_id, change, previous, outcome)])
+
+    def finish_writes(self, answers: list[tuple[int, Change, StateEntry | None, Outcome]]) -> None:
+        if not answers:
+            return
         with self._tx() as cur:
-            cur.execute(
-                self._q("UPDATE journal SET finished_at = ?, outcome = ?, detail = ? WHERE id = ?"),
-                (now(), outcome.result, outcome.detail[:2000], journal_id),
-            )
-            if outcome.result == "ok":
-                if change.action is Action.DELETE:
-                    cur.execute(
-                        self._q("DELETE FROM resources WHERE address = ?"), (change.address,)
-                    )
-                else:
-                    self._upsert(
-                        cur,
-                        StateEntry(
-                            address=change.address,
-                            provider=change.provider,
-                            kind=change.kind,
-                            scope=change.scope,
-                            key=change.key,
-                            remote_id=outcome.remote_id
-                            or change.remote_id
-                            or (previous.remote_id if previous else None),
-                            fields=dict(change.after or {}),
-                            status=Status.OK,
-                        ),
-                    )
-            elif outcome.result == "failed":
-                # The vendor refused: nothing changed there, so state goes back to what it was.
-                if previous is None:
-                    cur.execute(
-                        self._q("DELETE FROM resources WHERE address = ?"), (change.address,)
-                    )
-                else:
-                    self._upsert(cur, previous)
+            for journal_id, change, previous, outcome in answers:
+                self._finish(cur, journal_id, change, previous, outcome)
             self._bump(cur)
+
+    def _finish(
+        self,
+        cur: Any,
+        journal_id: int,
+        change: Change,
+        previous: StateEntry | None,
+        outcome: Outcome,
+    ) -> None:
+        cur.execute(
+            self._q("UPDATE journal SET finished_at = ?, outcome = ?, detail = ? WHERE id = ?"),
+            (now(), outcome.result, outcome.detail[:2000], journal_id),
+        )
+        if outcome.result == "ok":
+            if change.action is Action.DELETE:
+                cur.execute(self._q("DELETE FROM resources WHERE address = ?"), (change.address,))
+            else:
+                self._upsert(
+                    cur,
+                    StateEntry(
+                        address=change.address,
+                        provider=change.provider,
+                        kind=change.kind,
+                        scope=change.scope,
+                        key=change.key,
+                        remote_id=outcome.remote_id
+                        or change.remote_id
+                        or (previous.remote_id if previous else None),
+                        fields=dict(change.after or {}),
+                        status=Status.OK,
+                    ),
+                )
+        elif outcome.result == "failed":
+            # The vendor refused: nothing changed there, so state goes back to what it was.
+            if previous is None:
+                cur.execute(self._q("DELETE FROM resources WHERE address = ?"), (change.address,))
+            else:
+                self._upsert(cur, previous)
