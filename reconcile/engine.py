@@ -11,10 +11,11 @@ import dataclasses
 import datetime as dt
 import gc
 import logging
+import queue
 import threading
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
@@ -24,7 +25,6 @@ from reconcile.config import Project
 from reconcile.diff import drift_collection, plan_collection
 from reconcile.errors import (
     ManifestError,
-    PlanError,
     Problem,
     ProviderError,
     RetryableError,
@@ -359,27 +359,26 @@ class Engine:
         phases: dict[int, list[Change]] = defaultdict(list)
         for c in todo:
             phases[c.action.phase].append(c)
-        with ThreadPoolExecutor(max_workers=max(1, self.parallelism)) as pool:
-            for phase in sorted(phases):
-                batch = []
-                for c in phases[phase]:
-                    if c.address in failed_addresses:
-                        result.skipped.append((c, "an earlier change of this record failed"))
-                        done += 1
-                        continue
-                    batch.append(c)
-                for c, outcome in self._run_phase(pool, batch, scope_ids):
+        for phase in sorted(phases):
+            batch = []
+            for c in phases[phase]:
+                if c.address in failed_addresses:
+                    result.skipped.append((c, "an earlier change of this record failed"))
                     done += 1
-                    if outcome.result == "ok":
-                        result.succeeded.append(c)
-                    elif outcome.result == "failed":
-                        result.failed.append((c, outcome.detail))
-                        failed_addresses.add(c.address)
-                    else:
-                        result.uncertain.append((c, outcome.detail))
-                        failed_addresses.add(c.address)
-                    if progress:
-                        progress(done, total)
+                    continue
+                batch.append(c)
+            for c, outcome in self._run_phase(batch, scope_ids):
+                done += 1
+                if outcome.result == "ok":
+                    result.succeeded.append(c)
+                elif outcome.result == "failed":
+                    result.failed.append((c, outcome.detail))
+                    failed_addresses.add(c.address)
+                else:
+                    result.uncertain.append((c, outcome.detail))
+                    failed_addresses.add(c.address)
+                if progress:
+                    progress(done, total)
         self.store.trim_journal(keep=JOURNAL_KEEP)
         return result
 
@@ -392,14 +391,14 @@ class Engine:
         return out
 
     def _run_phase(
-        self, pool: ThreadPoolExecutor, batch: list[Change], scope_ids: Mapping[str, str | None]
+        self, batch: list[Change], scope_ids: Mapping[str, str | None]
     ) -> Iterable[tuple[Change, Outcome]]:
-        """Run one phase's changes, at most `concurrency` in flight per provider.
+        """Run one phase's changes: at most `parallelism` in flight, and at most each
+        provider's `concurrency` for that provider.
 
-        Journaling happens here, in the calling thread, so the store sees one writer.
-        Each turn first journals and sends the next writes (their intents in one
-        transaction, committed before any is sent), then commits the answers that
-        came in (one transaction): the window refills without waiting on the disk.
+        Each worker journals its write, sends it and commits the answer, then takes
+        the next change: the window refills without a hop through one thread. The
+        store is used by one worker at a time (`db`), never concurrently.
         """
         known: dict[str, StateEntry] = {}
         for provider, kind, scope in {(c.provider, c.kind, c.scope) for c in batch}:
@@ -407,20 +406,19 @@ class Engine:
         queues: dict[str, deque[Change]] = defaultdict(deque)
         for c in batch:
             queues[c.provider].append(c)
-        in_flight: dict[Future[str | None], tuple[Change, int, StateEntry | None]] = {}
-        per_provider: dict[str, int] = defaultdict(int)
-        answered: list[tuple[int, Change, StateEntry | None, Outcome]] = []
-        while queues or in_flight or answered:
-            starting: list[tuple[Change, StateEntry | None]] = []
-            for name in list(queues):
-                limit = max(1, self.provider(name).config.concurrency)
-                q = queues[name]
-                while (
-                    q
-                    and per_provider[name] < limit
-                    and len(in_flight) + len(starting) < self.parallelism
-                ):
+        results: queue.SimpleQueue[tuple[Change, Outcome]] = queue.SimpleQueue()
+        slots = threading.BoundedSemaphore(max(1, self.parallelism))
+        db = threading.Lock()
+        take = threading.Lock()
+
+        def worker(name: str, q: deque[Change]) -> None:
+            provider = self.provider(name)
+            while True:
+                with take:
+                    if not q:
+                        return
                     c = q.popleft()
+                with slots:
                     previous = known.get(c.address)
                     if (
                         c.remote_id is None
@@ -428,32 +426,39 @@ class Engine:
                         and c.action is not Action.CREATE
                     ):
                         c = dataclasses.replace(c, remote_id=previous.remote_id)
-                    starting.append((c, previous))
-                    per_provider[name] += 1
-                if not q:
-                    del queues[name]
-            if starting:
-                for (c, previous), jid in zip(
-                    starting, self.store.begin_writes(starting), strict=True
-                ):
-                    fut = pool.submit(
-                        self.provider(c.provider).write,
-                        c,
-                        scope_ids.get(c.address.rsplit("/", 1)[0]),
-                    )
-                    in_flight[fut] = (c, jid, previous)
-            if answered:
-                self.store.finish_writes(answered)
-                for _jid, c, _previous, outcome in answered:
-                    yield c, outcome
-                answered = []
-            if not in_flight:
-                continue
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                c, jid, previous = in_flight.pop(fut)
-                per_provider[c.provider] -= 1
-                answered.append((jid, c, previous, _outcome(fut)))
+                    try:
+                        with db:
+                            jid = self.store.begin_write(c, previous)
+                    except BaseException as exc:  # nothing was sent
+                        results.put(
+                            (c, Outcome("failed", None, f"could not journal the write: {exc}"))
+                        )
+                        continue
+                    outcome = _call(provider, c, scope_ids.get(c.address.rsplit("/", 1)[0]))
+                    try:
+                        with db:
+                            self.store.finish_write(jid, c, previous, outcome)
+                    except BaseException as exc:  # sent, but the answer is not recorded
+                        outcome = Outcome(
+                            "unknown", outcome.remote_id, f"could not record the answer: {exc}"
+                        )
+                results.put((c, outcome))
+
+        threads = []
+        for name, q in queues.items():
+            n = min(
+                len(q), max(1, self.provider(name).config.concurrency), max(1, self.parallelism)
+            )
+            for i in range(n):
+                t = threading.Thread(
+                    target=worker, args=(name, q), name=f"apply-{name}-{i}", daemon=True
+                )
+                t.start()
+                threads.append(t)
+        for _ in range(len(batch)):
+            yield results.get()
+        for t in threads:
+            t.join()
 
     # -- drift ----------------------------------------------------------------------
     def drift(self, targets: Iterable[str] = ()) -> DriftReport:
@@ -522,13 +527,12 @@ class Engine:
         )
 
 
-def _outcome(fut: Future[str | None]) -> Outcome:
+def _call(provider: Provider, change: Change, scope_id: str | None) -> Outcome:
+    """One vendor write, its result or failure as an Outcome."""
     try:
-        remote_id = fut.result()
+        remote_id = provider.write(change, scope_id)
     except RetryableError as exc:
         return Outcome("unknown", None, str(exc))
-    except PlanError as exc:
-        return Outcome("failed", None, str(exc))
     except ProviderError as exc:
         return Outcome("failed", None, str(exc))
     except Exception as exc:  # a bug or an unexpected fault: the write may have happened

@@ -111,14 +111,6 @@ class StateStore(abc.ABC):
         """Journal a vendor write before it is sent; returns the journal id."""
 
     @abc.abstractmethod
-    def begin_writes(self, writes: list[tuple[Change, StateEntry | None]]) -> list[int]:
-        """`begin_write` for several writes in one transaction (all journaled before any is sent)."""
-
-    @abc.abstractmethod
-    def finish_writes(self, answers: list[tuple[int, Change, StateEntry | None, Outcome]]) -> None:
-        """`finish_write` for several answers in one transaction."""
-
-    @abc.abstractmethod
     def finish_write(
         self, journal_id: int, change: Change, previous: StateEntry | None, outcome: Outcome
     ) -> None:
@@ -448,13 +440,10 @@ class SqlStore(StateStore):
             self._bump(cur)
 
     def begin_write(self, change: Change, previous: StateEntry | None) -> int:
-        return self.begin_writes([(change, previous)])[0]
-
-    def begin_writes(self, writes: list[tuple[Change, StateEntry | None]]) -> list[int]:
         with self._tx() as cur:
-            jids = [self._begin(cur, change, previous) for change, previous in writes]
+            jid = self._begin(cur, change, previous)
             self._bump(cur)
-        return jids
+        return jid
 
     def _begin(self, cur: Any, change: Change, previous: StateEntry | None) -> int:
         cur.execute(
@@ -480,14 +469,8 @@ class SqlStore(StateStore):
     def finish_write(
         self, journal_id: int, change: Change, previous: StateEntry | None, outcome: Outcome
     ) -> None:
-        self.finish_writes([(journal_id, change, previous, outcome)])
-
-    def finish_writes(self, answers: list[tuple[int, Change, StateEntry | None, Outcome]]) -> None:
-        if not answers:
-            return
         with self._tx() as cur:
-            for journal_id, change, previous, outcome in answers:
-                self._finish(cur, journal_id, change, previous, outcome)
+            self._finish(cur, journal_id, change, previous, outcome)
             self._bump(cur)
 
     def _finish(
