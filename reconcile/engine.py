@@ -232,12 +232,17 @@ class Engine:
             message = over_threshold(r.coll, coll_changes, cp.managed_count, self.project.policy)
             if message:
                 warnings.append(message)
-            uncertain = [e for e in r.state.values() if e.status is Status.UNCERTAIN]
-            if uncertain and r.live is None:
-                for e in uncertain:
+            if r.live is None:
+                # No read API: an uncertain write cannot be looked up, and planning it again
+                # could double it. Hold it back and say exactly how to settle it.
+                for e in r.state.values():
+                    if e.status is not Status.UNCERTAIN:
+                        continue
+                    coll_changes = [c for c in coll_changes if c.address != e.address]
                     warnings.append(
-                        f"{e.address}: the last write's outcome is unknown and {r.coll.provider} cannot be read; check it at the vendor, "
-                        f"then run: reconcile import '{e.address}' REMOTE_ID (or reconcile state rm '{e.address}' if it does not exist)"
+                        f"{e.address}: the last write's outcome is unknown and {r.coll.provider} cannot be read; check it at "
+                        f"the vendor, then run: reconcile import '{e.address}' REMOTE_ID (or reconcile state rm '{e.address}' "
+                        "if it does not exist there); it is left out of this plan until then"
                     )
             changes += coll_changes
         if targets:
@@ -495,6 +500,25 @@ class Engine:
     def import_record(self, address: str, remote_id: str) -> StateEntry:
         coll, key = self._collection_for(address)
         prov = self.provider(coll.provider)
+        declared = next((d for d in coll.items if d.key == key), None)
+        if not prov.can_read:
+            # Nothing to look up: record the id as given, with the fields as declared.
+            if declared is None:
+                raise UsageError(
+                    f"{address}: declare the item first; {coll.provider} cannot be read to learn its fields"
+                )
+            entry = StateEntry(
+                address,
+                coll.provider,
+                coll.kind,
+                coll.scope,
+                key,
+                remote_id,
+                dict(declared.fields),
+                Status.OK,
+            )
+            self.store.put(entry)
+            return entry
         scope_id = prov.resolve_scope(coll)
         rec = prov.fetch_one(coll, scope_id, remote_id)
         if rec is None:
@@ -506,7 +530,6 @@ class Engine:
             raise UsageError(
                 f"{address}: the vendor's record {remote_id!r} has key {rec.key!r}, not {key!r}"
             )
-        declared = next((d for d in coll.items if d.key == key), None)
         managed = dict(declared.fields) if declared else dict(rec.fields)
         fields = {k: rec.fields.get(k) for k in managed}
         entry = StateEntry(
