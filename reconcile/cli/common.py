@@ -17,6 +17,7 @@ from reconcile import redact
 from reconcile.config import Project, load_project
 from reconcile.engine import Engine
 from reconcile.state import open_project_store
+from reconcile.state.base import StateStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,6 +62,15 @@ class Context:
 
     def project(self) -> Project:
         return load_project(self.directory, self.config)
+
+    @contextmanager
+    def store(self) -> Iterator[StateStore]:
+        """The project's state store, closed afterwards (for commands that need no vendor)."""
+        store = open_project_store(self.project())
+        try:
+            yield store
+        finally:
+            store.close()
 
     @contextmanager
     def engine(self, parallelism: int | None = None) -> Iterator[Engine]:
@@ -123,4 +133,11 @@ def show_values_option(f: F) -> F:
     return click.option(
         "--show-values", is_flag=True,
         help="Show personal data (names, numbers, e-mail) unmasked in markdown output.",
+    )(f)  # fmt: skip
+
+
+def lock_timeout_option(f: F) -> F:
+    return click.option(
+        "--lock-timeout", type=click.FloatRange(0), default=0.0, show_default=True,
+        help="Seconds to wait for another run's lock (default: fail at once, naming the holder).",
     )(f)  # fmt: skip

@@ -11,10 +11,9 @@ import click
 import yaml
 
 from reconcile import kinds
-from reconcile.cli.common import Context, echo, pass_ctx
+from reconcile.cli.common import Context, echo, lock_timeout_option, pass_ctx
 from reconcile.errors import UsageError
 from reconcile.model import Collection, Prune, StateEntry
-from reconcile.state import open_project_store
 
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -22,12 +21,7 @@ _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 @click.command("import")
 @click.argument("address")
 @click.argument("remote_id")
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(0),
-    default=0.0,
-    help="Seconds to wait for another run's lock.",
-)
+@lock_timeout_option
 @pass_ctx
 def import_(ctx: Context, address: str, remote_id: str, lock_timeout: float) -> int:
     """Adopt an existing vendor record: record REMOTE_ID in state as ADDRESS."""
@@ -141,14 +135,11 @@ def state() -> None:
 @pass_ctx
 def state_list(ctx: Context, status: str | None) -> int:
     """One line per managed record: address, remote id, status."""
-    store = open_project_store(ctx.project())
-    try:
+    with ctx.store() as store:
         for e in store.entries().values():
             if status and e.status.value != status:
                 continue
             echo(f"{e.address}\t{e.remote_id or '-'}\t{e.status.value}")
-    finally:
-        store.close()
     return 0
 
 
@@ -157,8 +148,7 @@ def state_list(ctx: Context, status: str | None) -> int:
 @pass_ctx
 def state_show(ctx: Context, address: str) -> int:
     """Everything state holds for one address, as JSON."""
-    store = open_project_store(ctx.project())
-    try:
+    with ctx.store() as store:
         e = store.get(address)
         if e is None:
             raise UsageError(f"{address}: not in the state (see `reconcile state list`)")
@@ -168,8 +158,6 @@ def state_show(ctx: Context, address: str) -> int:
              "remote_id": e.remote_id, "status": e.status.value, "fields": dict(e.fields), "lineage": lineage, "serial": serial},
             indent=2, ensure_ascii=False,
         ))  # fmt: skip
-    finally:
-        store.close()
     return 0
 
 
@@ -178,13 +166,9 @@ def state_show(ctx: Context, address: str) -> int:
 @pass_ctx
 def state_rm(ctx: Context, address: str) -> int:
     """Forget ADDRESS; the vendor's record is left alone."""
-    store = open_project_store(ctx.project())
-    try:
-        with store.lock("state rm"):
-            if not store.remove(address):
-                raise UsageError(f"{address}: not in the state")
-    finally:
-        store.close()
+    with ctx.store() as store, store.lock("state rm"):
+        if not store.remove(address):
+            raise UsageError(f"{address}: not in the state")
     echo(f"Removed {address} from the state; the vendor's record was not touched.")
     return 0
 
@@ -227,16 +211,13 @@ def state_mv(ctx: Context, src: str, dst: str) -> int:
 @pass_ctx
 def state_journal(ctx: Context, limit: int) -> int:
     """The newest vendor writes: intent, outcome and when (what crash recovery reads)."""
-    store = open_project_store(ctx.project())
-    try:
+    with ctx.store() as store:
         for row in store.journal(limit):
             outcome = row["outcome"] or "in flight (no answer recorded)"
             detail = f"  {row['detail']}" if row["detail"] else ""
             echo(
                 f"{row['id']}\t{row['started_at']}\t{row['action']}\t{row['address']}\t{outcome}{detail}"
             )
-    finally:
-        store.close()
     return 0
 
 

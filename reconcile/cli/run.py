@@ -13,6 +13,7 @@ from reconcile.cli.common import (
     Context,
     echo,
     format_option,
+    lock_timeout_option,
     parallelism_option,
     pass_ctx,
     show_values_option,
@@ -101,13 +102,7 @@ def plan(
 @click.option(
     "--force", is_flag=True, help="Apply even over a delete threshold or blacklist-removal limit."
 )
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(0),
-    default=0.0,
-    show_default=True,
-    help="Seconds to wait for another run's lock.",
-)
+@lock_timeout_option
 @pass_ctx
 def apply(
     ctx: Context,
