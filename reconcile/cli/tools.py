@@ -61,7 +61,12 @@ def sandbox_serve(host: str, port: int, latency_ms: float, error_rate: float, th
         latency_ms=latency_ms, error_rate=error_rate, throttle_rate=throttle_rate,
         drop_rate=drop_rate, lost_reply_rate=lost_reply_rate, seed=seed,
     )  # fmt: skip
-    serve(host=host, port=port, faults=faults, verbose=verbose)
+    try:
+        serve(host=host, port=port, faults=faults, verbose=verbose)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (is a sandbox already running? try --port)"
+        ) from exc
     return 0
 
 
