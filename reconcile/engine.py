@@ -246,11 +246,7 @@ class Engine:
                     )
             changes += coll_changes
         if targets:
-            changes = [
-                c
-                for c in changes
-                if any(address_matches(c.address, t) or _prefix_of(t, c.address) for t in targets)
-            ]
+            changes = [c for c in changes if any(address_matches(c.address, t) for t in targets)]
         changes.sort(key=lambda c: c.sort_key)
         return Plan(
             lineage=lineage,
@@ -488,11 +484,7 @@ class Engine:
             found = drift_collection(r.coll, spec, r.live.records, r.state)
             out += [d for d in found if d.address not in doubled]
         if targets:
-            out = [
-                d
-                for d in out
-                if any(address_matches(d.address, t) or _prefix_of(t, d.address) for t in targets)
-            ]
+            out = [d for d in out if any(address_matches(d.address, t) for t in targets)]
         out.sort(key=lambda d: (d.drift_class.value, d.address))
         return DriftReport(tuple(out), tuple(unobservable), tuple(warnings))
 
@@ -574,7 +566,3 @@ def _describe(rec: Live, key: str) -> str:
 
 def _selects(coll: Collection, target: str) -> bool:
     return address_matches(coll.prefix, target) or target.startswith(coll.prefix + "/")
-
-
-def _prefix_of(target: str, address: str) -> bool:
-    return address_matches(address, target)
