@@ -216,7 +216,14 @@ def drift_collection(
         if key in live and coll.prune is not Prune.NONE:
             out.append(Drift(addr, DriftClass.PENDING, (), "no longer declared: to be deleted"))
         elif key in live:
-            out.append(Drift(addr, DriftClass.PENDING, (), "no longer declared: to be forgotten (prune: none)"))
+            out.append(
+                Drift(
+                    addr,
+                    DriftClass.PENDING,
+                    (),
+                    "no longer declared: to be forgotten (prune: none)",
+                )
+            )
         elif key not in live and known.status is Status.OK:
             out.append(
                 Drift(

@@ -1,5 +1,5 @@
 """For any desired, live and state sets: applying the plan makes the vendor hold the
-desired set, and a second plan is empty. Driven through the engine and the
+desired set, a second plan is empty and drift finds nothing. Driven through the engine and the
 in-process sandbox (real HTTP handling, no socket)."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _item(key: str, fields: dict[str, Any]) -> str:
     return f"  - {{system_id: {key}, first_name: {fields['first_name']}, last_name: L, email: {key.lower()}@example.com, job_title: {title}}}\n"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     desired=desired_st,
     live=live_st,
@@ -113,6 +113,8 @@ def test_apply_makes_live_equal_desired_and_a_second_plan_is_empty(
             engine2 = Engine(project, store, transport=SandboxTransport(sb))
             second = engine2.plan()
             assert second.changes == (), [(c.action.value, c.address) for c in second.changes]
+            drift = engine2.drift()
+            assert drift.drift == (), drift.drift
             engine2.close()
         finally:
             engine.close()
