@@ -120,3 +120,78 @@ def test_apply_makes_live_equal_desired_and_a_second_plan_is_empty(
             engine.close()
             store.close()
             admin.close()
+
+
+JTEL_CONFIG = """\
+version: 1
+manifests: ["m.yaml"]
+providers:
+  d: {type: jtel, url: "http://sandbox/jtel/rest/v1.0", client_id: "1000", token: "${T:-sandbox-jtel-token}", retries: 0}
+"""
+
+jtel_desired = st.dictionaries(
+    st.sampled_from(KEYS),
+    st.fixed_dictionaries(
+        {
+            "City": st.sampled_from(["Bonn", "Köln", None]),
+            "locked": st.booleans(),
+            "reset_token": st.sampled_from(["a", "b"]),
+        }
+    ),
+    max_size=8,
+)
+jtel_live = st.dictionaries(
+    st.sampled_from(KEYS),
+    st.fixed_dictionaries({"City": st.sampled_from(["Bonn", None]), "bLocked": st.booleans()}),
+    max_size=8,
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(desired=jtel_desired, live=jtel_live, prune=st.sampled_from(["managed", "all", "none"]))
+def test_jtel_locks_and_fields_converge(
+    desired: dict[str, dict[str, Any]], live: dict[str, dict[str, Any]], prune: str
+) -> None:
+    sb = Sandbox()
+    admin = httpx.Client(transport=SandboxTransport(sb), base_url="http://sandbox")
+    for key, f in live.items():
+        admin.post(
+            "/_admin/jtel/contacts",
+            json={
+                "DiallerCampaignsID": 538,
+                "UserData": key,
+                "Name": "N",
+                "PhoneNumber1": "+4930123456",
+                **f,
+            },
+        ).raise_for_status()
+    items = "".join(
+        f"  - {{UserData: {k}, Name: N, PhoneNumber1: '+4930123456', City: {f['City'] or 'null'}, locked: {str(f['locked']).lower()}, reset_token: {f['reset_token']}}}\n"
+        for k, f in desired.items()
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "reconcile.yaml").write_text(JTEL_CONFIG)
+        (root / "m.yaml").write_text(
+            f"kind: jtel/dialler-contacts\nprovider: d\ncampaign: {{id: 538}}\nprune: {prune}\nitems:"
+            + ("\n" + items if items else " []\n")
+        )
+        project = load_project(root)
+        store = SqliteStore(root / "state.db")
+        try:
+            engine = Engine(project, store, transport=SandboxTransport(sb))
+            result = engine.apply(engine.plan())
+            assert result.ok, (result.failed, result.uncertain)
+            engine.close()
+            held = {c["UserData"]: c for c in admin.get("/_admin/jtel/contacts").json()}
+            for key, f in desired.items():
+                assert held[key]["bLocked"] is f["locked"]
+                assert held[key]["City"] == f["City"]
+            engine = Engine(project, store, transport=SandboxTransport(sb))
+            again = engine.plan()
+            assert again.changes == (), [(c.action.value, c.address) for c in again.changes]
+            assert engine.drift().drift == ()
+            engine.close()
+        finally:
+            store.close()
+            admin.close()
