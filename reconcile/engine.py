@@ -183,18 +183,24 @@ class Engine:
             raise ManifestError(errors)
         return out
 
+    def _refreshed(self, targets: tuple[str, ...]) -> list[tuple[Refreshed, kinds.KindSpec]]:
+        out = []
+        for r in self.refresh(self.collections(targets)):
+            spec = kinds.get(r.coll.kind)
+            assert spec is not None  # the loader accepts known kinds only
+            out.append((r, spec))
+        return out
+
     # -- plan -----------------------------------------------------------------------
     def plan(self, targets: Iterable[str] = ()) -> Plan:
         targets = tuple(targets)
-        refreshed = self.refresh(self.collections(targets))
+        refreshed = self._refreshed(targets)
         lineage, serial = self.store.lineage_serial()
         changes: list[Change] = []
         errors: list[str] = []
         warnings: list[str] = []
         unobservable: list[str] = []
-        for r in refreshed:
-            spec = kinds.get(r.coll.kind)
-            assert spec is not None
+        for r, spec in refreshed:
             if r.live is None:
                 unobservable.append(r.coll.prefix)
                 live: Mapping[str, Live] = {
@@ -464,13 +470,10 @@ class Engine:
     # -- drift ----------------------------------------------------------------------
     def drift(self, targets: Iterable[str] = ()) -> DriftReport:
         targets = tuple(targets)
-        refreshed = self.refresh(self.collections(targets))
         out: list[Drift] = []
         unobservable: list[str] = []
         warnings: list[str] = []
-        for r in refreshed:
-            spec = kinds.get(r.coll.kind)
-            assert spec is not None
+        for r, spec in self._refreshed(targets):
             if r.live is None:
                 unobservable.append(
                     f"{r.coll.prefix}: {r.coll.provider} has no read API; drift cannot be observed"
