@@ -1,9 +1,9 @@
-"""The sandbox's fixed credentials (never valid anywhere else)."""
+"""The sandbox's fixed credentials, valid nowhere else, and the banner that shows them."""
 
 from __future__ import annotations
 
 CIOPULSE_PORTAL_CODE = "SANDBOX"
-CIOPULSE_API_KEY = "sandbox000000000000000000000000000000000"
+CIOPULSE_API_KEY = "sandbox000000000000000000000000000000000"  # 40 characters, like a real key
 JTEL_CLIENTS_ID = "1000"
 JTEL_TOKEN = "sandbox-jtel-token"
 NUBITALK_TOKEN = "SANDBOXNUBITALKTOKEN00000000"
@@ -12,9 +12,14 @@ UCONTACT_PASSWORD = "sandbox"
 
 
 def banner(url: str) -> str:
+    """What `serve` prints: each vendor's base URL and its sandbox credentials."""
     return f"""\
 reconcile sandbox on {url}
-  CIOPulse  {url}/ciopulse/api/v5         portal code {CIOPULSE_PORTAL_CODE}, API key {CIOPULSE_API_KEY}
-  jtel      {url}/jtel/rest/v1.0/{JTEL_CLIENTS_ID}   ClientsID {JTEL_CLIENTS_ID}, token {JTEL_TOKEN}
+  CIOPulse  {url}/ciopulse/api/v5
+            portal code {CIOPULSE_PORTAL_CODE}, API key {CIOPULSE_API_KEY}
+  jtel      {url}/jtel/rest/v1.0/{JTEL_CLIENTS_ID}
+            ClientsID {JTEL_CLIENTS_ID}, token {JTEL_TOKEN}
+  Nubitalk  token {NUBITALK_TOKEN} (not served yet)
+  uContact  user {UCONTACT_USER}, password {UCONTACT_PASSWORD} (not served yet)
   admin     {url}/_admin/faults, /_admin/stats, /_admin/reset, /_admin/<vendor>/...
-(these credentials are the sandbox's own and valid nowhere else)"""
+These credentials are the sandbox's own and valid nowhere else."""
