@@ -77,7 +77,10 @@ class RunningSandbox:
         real_host, real_port = self._server.server_address[:2]
         self.url = f"http://{real_host!s}:{real_port}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="reconcile-sandbox", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # so stop() returns at once
+            name="reconcile-sandbox",
+            daemon=True,
         )
         self._thread.start()
 
