@@ -8,7 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
-from reconcile.sandbox.core import Faults, Request, Sandbox
+from reconcile.sandbox.core import Faults, Request, Response, Sandbox
 from reconcile.sandbox.credentials import banner
 
 
@@ -31,9 +31,34 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def _read_body(self) -> bytes | None:
+        """The request body by Content-Length (or chunked); None if the framing is broken."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size_line = self.rfile.readline(1024).split(b";")[0].strip()
+                try:
+                    size = int(size_line, 16)
+                except ValueError:
+                    return None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+        raw = self.headers.get("Content-Length") or "0"
+        if not raw.strip().isdigit():
+            return None
+        length = int(raw)
+        return self.rfile.read(length) if length else b""
+
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body()
+        if body is None:
+            self.close_connection = True
+            self._send(Response.json(400, {"error": "bad request framing"}))
+            return
         req = Request.build(self.command, self.path, list(self.headers.items()), body)
         resp = self.server.sandbox.dispatch(req)
         if resp.drop:
@@ -43,10 +68,15 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
+        self._send(resp)
+
+    def _send(self, resp: Response) -> None:
         self.send_response(resp.status)
         for k, v in resp.headers.items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(resp.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         # Headers and body leave in one write: two small writes meet the client's delayed
         # ACK and Nagle, which costs ~40 ms a response on loopback.
         pending: list[bytes] = getattr(self, "_headers_buffer")  # noqa: B009 - the stdlib's buffer

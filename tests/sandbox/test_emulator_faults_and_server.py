@@ -190,3 +190,18 @@ def test_the_banner_names_every_sandbox_credential() -> None:
         "/jtel/rest/v1.0/1000",
     ):
         assert word in text
+
+
+def test_chunked_bodies_are_read_and_broken_framing_is_a_400(
+    served: RunningSandbox, http: httpx.Client
+) -> None:
+    def parts() -> object:
+        yield ANN[:10]
+        yield ANN[10:]
+
+    r = http.put(f"{CIO}/contacts/A", content=parts(), headers=CIO_AUTH)  # type: ignore[arg-type]
+    assert r.status_code == 201
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(b"PUT /_admin/faults HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 400")
