@@ -424,7 +424,9 @@ class JtelEmulator(Emulator):
             raise ValueError(f"no campaign {cid}")
         for k in ("ID", "DiallerContactsID"):
             row.pop(k, None)
-        return self._insert(cid, row)
+        c = self._insert(cid, {k: v for k, v in row.items() if k in WRITABLE})
+        c.update(row)  # anything else as given too: a lock, counters, even odd fields
+        return c
 
     def _dial_admin(self, body: Any) -> Response:
         if not isinstance(body, dict):

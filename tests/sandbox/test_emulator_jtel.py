@@ -236,8 +236,11 @@ def test_history_lists_the_simulated_calls(client: httpx.Client) -> None:
 
 def test_admin_inserts_duplicates_and_patches_behind_the_tools_back(client: httpx.Client) -> None:
     a = client.post("/_admin/jtel/contacts", json=MAX).json()
-    b = client.post("/_admin/jtel/contacts", json=MAX).json()
+    b = client.post(
+        "/_admin/jtel/contacts", json={**MAX, "bLocked": True, "nTriesPhoneNumber1": 4}
+    ).json()
     assert a["ID"] != b["ID"] and a["UserData"] == b["UserData"]
+    assert b["bLocked"] is True and b["nTriesPhoneNumber1"] == 4
     client.put(f"/_admin/jtel/contacts/{a['ID']}", json={"City": "Hamburg", "bLocked": True})
     held = {c["ID"]: c for c in client.get("/_admin/jtel/contacts").json()}
     assert held[a["ID"]]["City"] == "Hamburg" and held[a["ID"]]["bLocked"] is True
