@@ -3,3 +3,18 @@
 It never imports `reconcile.providers`: an emulator written from the vendor's
 documentation, not from our client, is what makes the tests worth running.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconcile.sandbox.core import Emulator
+
+
+def registry() -> list[type[Emulator]]:
+    """Every vendor emulator the sandbox serves: a new vendor is one more line here."""
+    from reconcile.sandbox.ciopulse import CiopulseEmulator
+    from reconcile.sandbox.jtel import JtelEmulator
+
+    return [CiopulseEmulator, JtelEmulator]

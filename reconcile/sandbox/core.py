@@ -16,11 +16,18 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 ADMIN_PREFIX = "/_admin"
+
+
+def emulator_classes() -> list[type[Emulator]]:
+    """The emulators a Sandbox serves, from the registry in `reconcile.sandbox`."""
+    from reconcile.sandbox import registry
+
+    return registry()
 
 
 class Headers(dict[str, str]):
@@ -150,6 +157,98 @@ class Faults:
         return f"{self.retry_after:g}"
 
 
+class Settings:
+    """Base of an emulator's settings: one frozen dataclass field per thing the vendor's
+    documentation leaves open. Defaults are reconcile's assumptions (README table);
+    every other plausible behaviour is one `PUT /_admin/<vendor>/settings` away.
+
+    Subclasses are frozen dataclasses; `choices` names the allowed values of
+    string fields, checked on every change."""
+
+    choices: ClassVar[Mapping[str, tuple[Any, ...]]] = {}
+
+    def merged(self, changes: Mapping[str, Any]) -> Settings:
+        known = {f.name: f for f in fields(self)}  # type: ignore[arg-type]
+        unknown = sorted(set(changes) - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        for name, value in changes.items():
+            allowed = self.choices.get(name)
+            if allowed is not None and value not in allowed:
+                raise ValueError(
+                    f"{name} must be one of {', '.join(map(repr, allowed))}, not {value!r}"
+                )
+            current = getattr(self, name)
+            if current is not None and value is not None and not _same_type(current, value):
+                raise ValueError(f"{name} takes a {type(current).__name__}, not {value!r}")
+        return replace(self, **changes)  # type: ignore[type-var]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload, no-any-return]
+
+
+def _same_type(current: Any, value: Any) -> bool:
+    if isinstance(current, bool) or isinstance(value, bool):
+        return isinstance(current, bool) and isinstance(value, bool)
+    if isinstance(current, int | float) and isinstance(value, int | float):
+        return True
+    if isinstance(current, list | tuple) and isinstance(value, list | tuple):
+        return True
+    return type(current) is type(value)
+
+
+@dataclass(frozen=True)
+class NoSettings(Settings):
+    pass
+
+
+SCRIPTED_FAULTS = ("lost_reply", "drop", "status", "html", "truncated", "slow")
+
+
+@dataclass
+class ScriptedFault:
+    """A fault aimed at the next `count` calls of one vendor route (tests that need an
+    exact failure at an exact place, rather than a rate):
+
+    - `lost_reply`: the call is processed and committed, then the connection closes;
+    - `drop`: the connection closes before the call is processed;
+    - `status`: answered with `status` in the vendor's error shape, not processed;
+    - `html`: a proxy's HTML error page with `status` (default 502), not processed;
+    - `truncated`: processed, then the answer's body is cut in half;
+    - `slow`: processed after sleeping `seconds` (past the client's timeout)."""
+
+    vendor: str
+    fault: str
+    method: str = ""  # empty: any method
+    path_contains: str = ""  # a part of the path after the vendor's prefix; empty: any
+    count: int = 1
+    status: int = 0
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.fault not in SCRIPTED_FAULTS:
+            raise ValueError(
+                f"fault must be one of {', '.join(SCRIPTED_FAULTS)}, not {self.fault!r}"
+            )
+        if not isinstance(self.count, int) or self.count < 1:
+            raise ValueError(f"count must be a whole number of at least 1, not {self.count!r}")
+
+    def matches(self, emu: Emulator, req: Request) -> bool:
+        return (
+            emu.name == self.vendor
+            and (not self.method or req.method == self.method.upper())
+            and self.path_contains in req.path[len(emu.prefix) :]
+        )
+
+
+_HTML_PAGE = (
+    b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+    b"</center><hr><center>nginx</center></body></html>"
+)
+
+
 class Emulator:
     """One vendor behind one path prefix.
 
@@ -160,9 +259,11 @@ class Emulator:
 
     name: str = ""
     prefix: str = ""
+    settings_type: type[Settings] = NoSettings
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.settings: Any = self.settings_type()
 
     def reset(self) -> None:
         """Back to the seed data."""
@@ -186,14 +287,6 @@ class Emulator:
         return f"{req.method} {req.path[len(self.prefix) :]}"
 
 
-def emulator_classes() -> list[type[Emulator]]:
-    """The registry of emulators a Sandbox serves: a new vendor is one more class here."""
-    from reconcile.sandbox.ciopulse import CiopulseEmulator
-    from reconcile.sandbox.jtel import JtelEmulator
-
-    return [CiopulseEmulator, JtelEmulator]
-
-
 class Sandbox:
     """Every emulator behind one router, with faults, counters and the admin API."""
 
@@ -203,6 +296,7 @@ class Sandbox:
         self.emulators: list[Emulator] = (
             list(emulators) if emulators is not None else [cls() for cls in emulator_classes()]
         )
+        self._script: list[ScriptedFault] = []
         self._rng_lock = threading.Lock()
         self._faults = Faults()
         self._rng = random.Random()
@@ -240,6 +334,9 @@ class Sandbox:
         with self._count_lock:
             self._counts[f"{emu.name} {emu.route_label(req)}"] += 1
             self._times.append(time.monotonic())
+        scripted = self._scripted(emu, req)
+        if scripted is not None:
+            return self._play(scripted, emu, req)
         f = self._faults
         if f.latency_ms:
             time.sleep(f.latency_ms / 1000.0)  # no lock held: concurrent calls overlap
@@ -269,6 +366,35 @@ class Sandbox:
             return Response.dropped()  # committed above; only the answer is lost
         return resp
 
+    def _scripted(self, emu: Emulator, req: Request) -> ScriptedFault | None:
+        with self._rng_lock:
+            for sf in self._script:
+                if sf.matches(emu, req):
+                    sf.count -= 1
+                    if sf.count == 0:
+                        self._script.remove(sf)
+                    return sf
+        return None
+
+    def _play(self, sf: ScriptedFault, emu: Emulator, req: Request) -> Response:
+        if sf.fault == "drop":
+            return Response.dropped()
+        if sf.fault == "status":
+            return emu.error(sf.status or 500, "Injected fault")
+        if sf.fault == "html":
+            return Response(sf.status or 502, {"Content-Type": "text/html"}, _HTML_PAGE)
+        if sf.fault == "slow":
+            time.sleep(sf.seconds)
+        try:
+            resp = emu.handle(req)
+        except Exception as exc:
+            return emu.error(500, f"Internal error: {type(exc).__name__}")
+        if sf.fault == "lost_reply":
+            return Response.dropped()
+        if sf.fault == "truncated":
+            return Response(resp.status, resp.headers, resp.body[: len(resp.body) // 2])
+        return resp
+
     def _roll(self) -> float:
         with self._rng_lock:
             return self._rng.random()
@@ -286,6 +412,23 @@ class Sandbox:
             elif m != "GET":
                 return Response.json(405, {"error": "use GET or PUT"})
             return Response.json(200, self.faults.to_dict())
+        if parts == ["faults", "script"]:
+            if m == "POST":
+                body = req.json()
+                items = body if isinstance(body, list) else [body]
+                added = [ScriptedFault(**item) for item in items]
+                for sf in added:
+                    if not any(e.name == sf.vendor for e in self.emulators):
+                        raise ValueError(f"no emulator named {sf.vendor!r}")
+                with self._rng_lock:
+                    self._script.extend(added)
+            elif m == "DELETE":
+                with self._rng_lock:
+                    self._script.clear()
+            elif m != "GET":
+                return Response.json(405, {"error": "use GET, POST or DELETE"})
+            with self._rng_lock:
+                return Response.json(200, [asdict(sf) for sf in self._script])
         if parts == ["reset"] and m == "POST":
             self.reset()
             return Response.json(200, {"status": "reset"})
@@ -298,8 +441,22 @@ class Sandbox:
             for emu in self.emulators:
                 if parts[0] == emu.name:
                     with emu.lock:
+                        if parts[1:] == ["settings"]:
+                            return self._settings(emu, req)
                         return emu.admin(req)
         return Response.json(404, {"error": "no such admin route"})
+
+    @staticmethod
+    def _settings(emu: Emulator, req: Request) -> Response:
+        """`GET` an emulator's settings; `PUT` a JSON object of the ones to change."""
+        if req.method == "PUT":
+            body = req.json()
+            if not isinstance(body, dict):
+                raise ValueError("the settings must be one JSON object")
+            emu.settings = emu.settings.merged(body)
+        elif req.method != "GET":
+            return Response.json(405, {"error": "use GET or PUT"})
+        return Response.json(200, emu.settings.to_dict())
 
     def stats(self) -> dict[str, Any]:
         with self._count_lock:
@@ -326,6 +483,9 @@ class Sandbox:
         """Data, faults and counters back to the seed state."""
         for emu in self.emulators:
             with emu.lock:
+                emu.settings = emu.settings_type()
                 emu.reset()
+        with self._rng_lock:
+            self._script.clear()
         self.faults = Faults()
         self.reset_stats()
