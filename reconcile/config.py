@@ -51,6 +51,7 @@ class StateConfig:
 class Policy:
     max_delete_percent: float = 10.0
     max_blacklist_removals: int = 0
+    threshold_min_records: int = 10  # collections smaller than this have no percentage threshold
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ def load_project(
         policy=Policy(
             max_delete_percent=float(pol.get("max_delete_percent", 10)),
             max_blacklist_removals=int(pol.get("max_blacklist_removals", 0)),
+            threshold_min_records=int(pol.get("threshold_min_records", 10)),
         ),
         providers=providers,
     )

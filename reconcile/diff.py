@@ -70,8 +70,10 @@ def plan_collection(
     spec: KindSpec,
     live: Mapping[str, Live],
     state: Mapping[str, StateEntry],
+    identity: str = "",
 ) -> CollectionPlan:
-    """The changes that make the vendor hold `coll`; `state` is keyed by record key."""
+    """The changes that make the vendor hold `coll`; `state` is keyed by record key and
+    `identity` names the owning collection in state."""
     changes: list[Change] = []
 
     def change(action: Action, key: str, remote_id: str | None, fields: list[FieldChange] | tuple[FieldChange, ...] = (),
@@ -89,6 +91,7 @@ def plan_collection(
                 after=after,
                 live_fingerprint=fingerprint(live_rec.fields) if live_rec is not None else None,
                 origin=origin,
+                collection=identity,
             )
         )
 

@@ -22,6 +22,7 @@ JSON = Any  # a JSON value
 class Action(enum.StrEnum):
     """What a change does. Order of the members is the order changes are applied in."""
 
+    MOVE = "move"  # state only: an entry's address or owning collection follows the manifest
     FORGET = "forget"  # in state, gone at the vendor (or no longer managed): state only
     DELETE = "delete"
     UPDATE = "update"
@@ -41,13 +42,14 @@ class Action(enum.StrEnum):
 
     @property
     def writes_vendor(self) -> bool:
-        return self is not Action.FORGET and self is not Action.ADOPT
+        return self not in (Action.FORGET, Action.ADOPT, Action.MOVE)
 
 
 _PHASES = {a: i for i, a in enumerate(Action)}
 # Lock, unlock and reset run after creates and updates, which may supply the id they act on.
 _PHASES[Action.UNLOCK] = _PHASES[Action.LOCK] = _PHASES[Action.RESET] = len(Action)
 _SYMBOLS = {
+    Action.MOVE: ">",
     Action.CREATE: "+",
     Action.UPDATE: "~",
     Action.DELETE: "-",
@@ -78,6 +80,12 @@ def escape_part(part: str) -> str:
 def make_address(provider: str, resource: str, scope: str | None, key: str) -> str:
     parts = [provider, resource] + ([scope] if scope else []) + [key]
     return "/".join(escape_part(p) for p in parts)
+
+
+def collection_identity(provider: str, kind: str, scope_id: str | None) -> str:
+    """A collection's stable identity in state: its provider, kind and the vendor's id of its
+    scope (a jtel campaign id, not the name the manifest happens to use)."""
+    return f"{provider}/{kind}/{scope_id or ''}"
 
 
 def address_matches(address: str, target: str) -> bool:
@@ -121,11 +129,15 @@ class StateEntry:
     remote_id: str | None
     fields: Mapping[str, JSON]  # managed fields as last applied
     status: Status = Status.OK
+    collection: str = ""  # identity of the owning collection (collection_identity)
 
 
 @dataclass(frozen=True, slots=True)
 class Collection:
-    """One manifest document: a provider, a kind, a scope and its declared items."""
+    """One manifest document: a provider, a kind, a scope and its declared items.
+
+    A collection that state remembers but no manifest declares any more (a removed
+    document or file) is rebuilt from state with no items and `orphaned` set."""
 
     provider: str
     kind: str
@@ -137,6 +149,7 @@ class Collection:
     origin: str
     options: Mapping[str, JSON] = field(default_factory=dict)
     scope_origin: str = ""  # file:line:col of the scope, for errors about it
+    orphaned: bool = False
 
     @property
     def resource(self) -> str:
@@ -172,10 +185,27 @@ class Change:
     after: Mapping[str, JSON] | None = None  # managed fields once applied (None for delete)
     live_fingerprint: str | None = None  # of the live record the change was planned against
     origin: str = ""
+    collection: str = ""  # identity of the owning collection
+    moved_from: str | None = None  # MOVE: the address state knew the record by
+
+    def entry(self, remote_id: str | None = None, status: Status = Status.OK) -> StateEntry:
+        """The state entry this change leaves behind when it succeeds."""
+        return StateEntry(
+            self.address, self.provider, self.kind, self.scope, self.key,
+            remote_id or self.remote_id, dict(self.after or {}), status, self.collection,
+        )  # fmt: skip
 
     @property
     def sort_key(self) -> tuple[int, str, str]:
         return (self.action.phase, self.address, self.action.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A collection whose deletes pass a safety threshold: apply needs them allowed."""
+
+    collection: str  # the collection's address prefix
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +220,7 @@ class Plan:
     unobservable: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()
     created_at: str = ""
+    guards: tuple[Guard, ...] = ()
 
     def summary(self) -> dict[str, int]:
         counts = {a.value: 0 for a in Action}

@@ -33,24 +33,33 @@ def prevent_destroy(
 
 
 def over_threshold(
-    coll: Collection, changes: Iterable[Change], managed: int, policy: Policy
+    coll: Collection, changes: Iterable[Change], in_scope: int, policy: Policy
 ) -> str | None:
-    """A message when the collection's deletes exceed the policy, else None."""
-    deletes = sum(1 for c in changes if c.action is Action.DELETE)
+    """A message when the collection's deletes pass the policy, else None.
+
+    `in_scope` is what the deletes are counted against: the records state manages,
+    or for `prune: all` every live record of the scope. Below `threshold_min_records`
+    records the percentage does not apply (as octoDNS does: one of three is not a
+    mass deletion); blacklist removals have their own absolute limit."""
+    deletes = [c for c in changes if c.action is Action.DELETE]
     if not deletes:
         return None
+    n = len(deletes)
+    which = ", ".join(c.key for c in deletes[:5]) + (f" and {n - 5} more" if n > 5 else "")
     if coll.kind.endswith("/blacklist"):
-        if deletes > policy.max_blacklist_removals:
+        if n > policy.max_blacklist_removals:
             return (
-                f"{coll.prefix}: {deletes} blacklist entr{'ies' if deletes != 1 else 'y'} would be removed; removing a blacklist "
-                f"entry makes numbers callable again (policy allows {policy.max_blacklist_removals}); pass --force to apply"
+                f"{coll.prefix}: {n} blacklist entr{'ies' if n != 1 else 'y'} would be removed ({which}); "
+                f"removing a blacklist entry makes numbers callable again (policy allows {policy.max_blacklist_removals})"
             )
         return None
-    base = max(managed, 1)
-    share = 100.0 * deletes / base
+    if in_scope < policy.threshold_min_records:
+        return None
+    share = 100.0 * n / max(in_scope, 1)
     if share > policy.max_delete_percent:
+        counted = "in its scope" if coll.prune.value == "all" else "managed"
         return (
-            f"{coll.prefix}: {deletes} of {managed} managed record{'s' if managed != 1 else ''} would be deleted "
-            f"({share:.0f}% > max_delete_percent {policy.max_delete_percent:g}%); pass --force to apply"
+            f"{coll.prefix}: {n} of {in_scope} record{'s' if in_scope != 1 else ''} {counted} would be deleted "
+            f"({share:.0f}% > max_delete_percent {policy.max_delete_percent:g}%): {which}"
         )
     return None

@@ -68,21 +68,21 @@ def test_explicit_null_clears_a_field(project: Project, sandbox: Sandbox) -> Non
 def test_removed_item_is_deleted_under_prune_managed_with_force_over_threshold(
     project: Project, sandbox: Sandbox
 ) -> None:
-    project.manifest(cio_manifest(3))
+    project.manifest(cio_manifest(12))
     assert project.run("apply", "--auto-approve").code == 0
     sandbox.admin(
         "PUT",
         "/ciopulse/contacts/OTHER-1",
         json={"first_name": "Not", "last_name": "Ours", "email": "x@example.com"},
     )
-    project.manifest(cio_manifest(2))
+    project.manifest(cio_manifest(10))
     refused = project.run("apply", "--auto-approve")
     assert refused.code == 1
-    assert "max_delete_percent" in refused.text
-    assert "AGENT-00002" in sandbox.cio_contacts()
+    assert "max_delete_percent" in refused.text and "AGENT-00010, AGENT-00011" in refused.text
+    assert "AGENT-00011" in sandbox.cio_contacts()
     assert project.run("apply", "--auto-approve", "--force").code == 0
     held = sandbox.cio_contacts()
-    assert "AGENT-00002" not in held
+    assert "AGENT-00010" not in held and "AGENT-00011" not in held
     assert "OTHER-1" in held  # never ours: prune managed leaves it
 
 

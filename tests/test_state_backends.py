@@ -99,7 +99,16 @@ def test_journal_marks_uncertain_before_and_ok_after(open_store: object) -> None
 
 def test_a_refused_write_restores_what_was_there(open_store: object) -> None:
     store: StateStore = open_store()  # type: ignore[operator]
-    before = StateEntry("p/contacts/K1", "p", "ciopulse/contacts", "", "K1", "K1", {"x": 1})
+    before = StateEntry(
+        "p/contacts/K1",
+        "p",
+        "ciopulse/contacts",
+        "",
+        "K1",
+        "K1",
+        {"x": 1},
+        collection="p/ciopulse/contacts/",
+    )
     store.put(before)
     c = _change(Action.UPDATE, after={"x": 2})
     jid = store.begin_write(c, before)

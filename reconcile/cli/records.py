@@ -21,12 +21,19 @@ _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 @click.command("import")
 @click.argument("address")
 @click.argument("remote_id")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Import an address no manifest declares (the next plan deletes it).",
+)
 @lock_timeout_option
 @pass_ctx
-def import_(ctx: Context, address: str, remote_id: str, lock_timeout: float) -> int:
+def import_(ctx: Context, address: str, remote_id: str, force: bool, lock_timeout: float) -> int:
     """Adopt an existing vendor record: record REMOTE_ID in state as ADDRESS."""
     with ctx.engine() as engine, engine.store.lock("import", timeout=lock_timeout):
-        entry = engine.import_record(address, remote_id)
+        entry, warnings = engine.import_record(address, remote_id, force=force)
+    for w in warnings:
+        echo(f"Warning: {w}", err=True)
     echo(
         f"Imported {entry.address} (remote id {entry.remote_id}); {len(entry.fields)} managed field(s) recorded."
     )
@@ -185,17 +192,18 @@ def state_mv(ctx: Context, src: str, dst: str) -> int:
             raise UsageError(f"{src}: not in the state")
         if engine.store.get(dst) is not None:
             raise UsageError(f"{dst}: already in the state; remove it first")
-        coll, key = engine._collection_for(dst)
+        coll, key = engine.collection_for(dst)
         if coll.kind != e.kind or coll.provider != e.provider:
             raise UsageError(
                 f"{dst} is a {coll.provider} {coll.kind} address, {src} is {e.provider} {e.kind}"
             )
-        engine.store.put(
-            StateEntry(
-                dst, coll.provider, coll.kind, coll.scope, key, e.remote_id, e.fields, e.status
-            )
-        )
-        engine.store.remove(src)
+        refreshed = engine.refresh([coll.prefix])
+        identity = next(r.identity for r in refreshed if r.coll.prefix == coll.prefix)
+        engine.store.record_many(
+            [StateEntry(dst, coll.provider, coll.kind, coll.scope, key, e.remote_id, e.fields, e.status, identity)],
+            [src],
+        )  # fmt: skip
+        engine.remember(refreshed)
     echo(f"Moved {src} -> {dst}.")
     return 0
 
@@ -227,7 +235,7 @@ def state_journal(ctx: Context, limit: int) -> int:
 def history(ctx: Context, address: str) -> int:
     """Print a record's call history, where the vendor offers one (jtel)."""
     with ctx.engine() as engine:
-        coll, key = engine._collection_for(address)
+        coll, key = engine.collection_for(address)
         prov = engine.provider(coll.provider)
         scope_id = prov.resolve_scope(coll)
         live = prov.read(coll, scope_id).records.get(key)

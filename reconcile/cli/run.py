@@ -100,7 +100,16 @@ def plan(
 @target_option
 @parallelism_option
 @click.option(
-    "--force", is_flag=True, help="Apply even over a delete threshold or blacklist-removal limit."
+    "--force",
+    is_flag=True,
+    help="Apply even over every delete threshold and blacklist-removal limit.",
+)
+@click.option(
+    "--allow-delete",
+    "allow_delete",
+    multiple=True,
+    metavar="COLLECTION",
+    help="Allow the reviewed deletes of one collection (its address prefix) over its threshold; repeatable.",
 )
 @lock_timeout_option
 @pass_ctx
@@ -111,6 +120,7 @@ def apply(
     targets: tuple[str, ...],
     parallelism: int | None,
     force: bool,
+    allow_delete: tuple[str, ...],
     lock_timeout: float,
 ) -> int:
     """Make each vendor hold what the manifests declare (or apply a saved plan)."""
@@ -130,8 +140,11 @@ def apply(
             p = engine.plan(targets)
             echo(plan_text(p, ctx.color))
             if not p.changes:
+                if not p.errors:
+                    engine.remember(engine.last_refreshed)
                 return 1 if p.errors else 0
-        engine.enforce_safety(p, force)
+        for note in engine.enforce_safety(p, force, allow_delete):
+            echo(f"Note: {note}")
         if planfile is None and not auto_approve:
             if not sys.stdin.isatty():
                 raise UsageError(

@@ -60,6 +60,14 @@ class KindSpec:
                     return str(scope[k])
         return str(scope)
 
+    def scope_ref_of(self, display: str) -> dict[str, Any]:
+        """The scope as a manifest would write it, from its display form (for state rows
+        recorded before scopes were kept as written)."""
+        props = (self.scope_schema or {}).get("properties") or {}
+        if "id" in props or "name" in props:
+            return {"id": int(display)} if display.isdigit() else {"name": display}
+        return {"value": display}
+
 
 _REGISTRY: dict[str, KindSpec] = {}
 

@@ -86,6 +86,7 @@ def config_schema() -> dict[str, Any]:
                 "properties": {
                     "max_delete_percent": {"type": "number", "minimum": 0, "maximum": 100},
                     "max_blacklist_removals": {"type": "integer", "minimum": 0},
+                    "threshold_min_records": {"type": "integer", "minimum": 0},
                 },
             },
             "providers": {
@@ -178,12 +179,23 @@ def plan_schema() -> dict[str, Any]:
                         "after": {"type": ["object", "null"]},
                         "live_fingerprint": {"type": ["string", "null"]},
                         "origin": {"type": "string"},
+                        "collection": {"type": "string"},
+                        "moved_from": {"type": ["string", "null"]},
                     },
                 },
             },
             "warnings": {"type": "array", "items": {"type": "string"}},
             "errors": {"type": "array", "items": {"type": "string"}},
             "unobservable": {"type": "array", "items": {"type": "string"}},
+            "safety": {
+                "type": "array",
+                "description": "collections whose deletes pass a safety threshold: apply refuses them unless allowed",
+                "items": {
+                    "type": "object",
+                    "required": ["collection", "message"],
+                    "properties": {"collection": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
         },
     }
 

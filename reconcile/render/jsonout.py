@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from reconcile.errors import UsageError
-from reconcile.model import FORMAT_VERSION, Action, Change, DriftReport, FieldChange, Plan
+from reconcile.model import FORMAT_VERSION, Action, Change, DriftReport, FieldChange, Guard, Plan
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -32,12 +32,15 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "after": dict(c.after) if c.after is not None else None,
                 "live_fingerprint": c.live_fingerprint,
                 "origin": c.origin,
+                "collection": c.collection,
+                "moved_from": c.moved_from,
             }
             for c in plan.changes
         ],
         "warnings": list(plan.warnings),
         "errors": list(plan.errors),
         "unobservable": list(plan.unobservable),
+        "safety": [{"collection": g.collection, "message": g.message} for g in plan.guards],
     }
 
 
@@ -58,6 +61,8 @@ def plan_from_dict(d: dict[str, Any], source: str) -> Plan:
                 after=c.get("after"),
                 live_fingerprint=c.get("live_fingerprint"),
                 origin=c.get("origin", ""),
+                collection=c.get("collection", ""),
+                moved_from=c.get("moved_from"),
             )
             for c in d["changes"]
         )
@@ -70,6 +75,7 @@ def plan_from_dict(d: dict[str, Any], source: str) -> Plan:
             unobservable=tuple(d.get("unobservable", ())),
             targets=tuple(d.get("targets", ())),
             created_at=d.get("created_at", ""),
+            guards=tuple(Guard(g["collection"], g["message"]) for g in d.get("safety", ())),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{source}: malformed plan file ({type(exc).__name__}: {exc})") from exc

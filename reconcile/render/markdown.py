@@ -38,6 +38,10 @@ def plan_markdown(plan: Plan, show_values: bool = False) -> str:
     out = ["### reconcile plan", "", f"{counts}.", ""]
     for e in plan.errors:
         out.append(f"> **Error:** {e}")
+    for g in plan.guards:
+        out.append(
+            f"> **Safety:** {g.message}; apply needs `--allow-delete {g.collection}` (or `--force`)"
+        )
     for w in plan.warnings:
         out.append(f"> **Warning:** {w}")
     for u in plan.unobservable:

@@ -18,6 +18,7 @@ _COLOURS = {
     Action.LOCK: "blue",
     Action.UNLOCK: "blue",
     Action.RESET: "blue",
+    Action.MOVE: "cyan",
 }
 
 
@@ -30,6 +31,12 @@ def plan_text(plan: Plan, color: bool) -> str:
         return click.style(text, fg=fg, bold=bold) if color else text
 
     lines: list[str] = []
+    # Errors first: a reader who stops at the first lines must not take "no changes" for
+    # "all is well" when records were held out of the plan.
+    for e in plan.errors:
+        lines.append(st("Error: ", "red", bold=True) + e)
+    if plan.errors:
+        lines.append("")
     if plan.changes:
         lines.append("reconcile will make these changes:")
         lines.append("")
@@ -38,6 +45,8 @@ def plan_text(plan: Plan, color: bool) -> str:
                 st(f"  {c.action.symbol} {c.address}", _COLOURS[c.action], bold=True)
                 + st(f"  ({c.action.value})", "bright_black")
             )
+            if c.action is Action.MOVE:
+                lines.append(f"      state address was {c.moved_from} (nothing is sent)")
             width = max((len(f.name) for f in c.fields), default=0)
             for f in c.fields:
                 if c.action is Action.CREATE:
@@ -47,6 +56,8 @@ def plan_text(plan: Plan, color: bool) -> str:
                         f"      {f.name.ljust(width)} : {value(f.before)} -> {value(f.after)}"
                     )
         lines.append("")
+    elif plan.errors:
+        lines.append("No changes can be planned until the errors above are fixed.")
     else:
         lines.append("No changes: the vendors hold what the manifests declare.")
     for w in plan.warnings:
@@ -56,8 +67,15 @@ def plan_text(plan: Plan, color: bool) -> str:
             st("Note: ", "cyan", bold=True)
             + f"{u} cannot be read from the vendor; planned against the state only"
         )
-    for e in plan.errors:
-        lines.append(st("Error: ", "red", bold=True) + e)
+    for g in plan.guards:
+        lines.append(
+            st("Safety: ", "red", bold=True)
+            + f"{g.message}; apply needs --allow-delete {g.collection} (or --force)"
+        )
+    if plan.errors:
+        lines.append(
+            f"{len(plan.errors)} error{'s' if len(plan.errors) != 1 else ''}: fix them first, or plan the rest with --target"
+        )
     lines.append(summary_line(plan))
     return "\n".join(lines)
 
@@ -65,7 +83,7 @@ def plan_text(plan: Plan, color: bool) -> str:
 def summary_line(plan: Plan) -> str:
     s = plan.summary()
     parts = [f"{s['create']} to create", f"{s['update']} to update", f"{s['delete']} to delete"]
-    for a in ("adopt", "forget", "lock", "unlock", "reset"):
+    for a in ("adopt", "forget", "lock", "unlock", "reset", "move"):
         if s[a]:
             parts.append(f"{s[a]} to {a}")
     return "Plan: " + ", ".join(parts) + "."

