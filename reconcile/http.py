@@ -26,6 +26,7 @@ from reconcile.errors import AuthError, ConflictError, NotFoundError, ProviderEr
 log = logging.getLogger("reconcile.http")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+CONNECT_RETRIES = 2  # a refused connection is tried twice more, quickly
 MAX_RETRY_AFTER = 60.0
 
 
@@ -116,8 +117,8 @@ class VendorClient:
     ) -> httpx.Response:
         """Send one call; return the response if its status is in `ok`, else raise."""
         attempts = 1 + (self.config.retries if idempotent else 0)
-        last: ProviderError | None = None
-        for attempt in range(attempts):
+        attempt = refused = 0
+        while True:
             self.limiter.acquire()
             started = time.monotonic()
             try:
@@ -125,23 +126,26 @@ class VendorClient:
                 resp = self.http.request(
                     method, path, content=content, params=params, headers=headers, json=json_body
                 )
+            except httpx.ConnectError as exc:
+                # Nothing was sent: safe to try again even for a write, but a vendor that
+                # refuses connections is down or misconfigured, not busy: fail fast.
+                refused += 1
+                if refused > CONNECT_RETRIES:
+                    raise self.unreachable(exc, address) from exc
+                time.sleep(0.2 * refused)
+                continue
             except (httpx.TransportError, httpx.TimeoutException) as exc:
+                attempt += 1
                 log.debug(
-                    "%s %s: %s (attempt %d/%d)",
-                    method,
-                    path,
-                    type(exc).__name__,
-                    attempt + 1,
-                    attempts,
+                    "%s %s: %s (attempt %d/%d)", method, path, type(exc).__name__, attempt, attempts
                 )
-                last = RetryableError(
+                if attempt < attempts:
+                    self._sleep(attempt - 1, None)
+                    continue
+                raise RetryableError(
                     f"{method} {path}: {type(exc).__name__}: {exc or 'connection failed'}; the vendor may or may not have applied it",
                     address=address,
-                )
-                last.__cause__ = exc
-                if attempt + 1 < attempts:
-                    self._sleep(attempt, None)
-                continue
+                ) from exc
             log.debug(
                 "%s %s -> %d in %.0f ms",
                 method,
@@ -151,19 +155,18 @@ class VendorClient:
             )
             if resp.status_code in ok:
                 return resp
-            if resp.status_code in RETRY_STATUSES:
-                last = RetryableError(
-                    f"{method} {path}: HTTP {resp.status_code}: {self.message(resp)}",
-                    address=address,
-                    status=resp.status_code,
-                    vendor_message=self.message(resp),
-                )
-                if attempt + 1 < attempts:
-                    self._sleep(attempt, retry_after_seconds(resp.headers.get("Retry-After")))
+            if resp.status_code not in RETRY_STATUSES:
+                raise self.error(resp, method, path, address)
+            attempt += 1
+            if attempt < attempts:
+                self._sleep(attempt - 1, retry_after_seconds(resp.headers.get("Retry-After")))
                 continue
-            raise self.error(resp, method, path, address)
-        assert last is not None
-        raise last
+            raise RetryableError(
+                f"{method} {path}: HTTP {resp.status_code}: {self.message(resp)}",
+                address=address,
+                status=resp.status_code,
+                vendor_message=self.message(resp),
+            )
 
     def stream_items(
         self, method: str, path: str, prefix: str | Callable[[bytes], str], *, address: str = ""
@@ -204,6 +207,10 @@ class VendorClient:
                             )
                         raise self.error(resp, method, path, address)
                     retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
+            except httpx.ConnectError as exc:
+                if attempt >= CONNECT_RETRIES:
+                    raise self.unreachable(exc, address) from exc
+                retry_after = None
             except (httpx.TransportError, httpx.TimeoutException) as exc:
                 if started or attempt + 1 >= attempts:
                     raise RetryableError(
@@ -217,6 +224,20 @@ class VendorClient:
                     address=address,
                 ) from exc
             self._sleep(attempt, retry_after)
+
+    def unreachable(self, exc: Exception, address: str) -> ProviderError:
+        """A connection that could not be made: nothing was sent, so nothing is uncertain."""
+        reason = str(exc) or type(exc).__name__
+        hint = (
+            " (is the sandbox running? `reconcile sandbox serve`)"
+            if self.config.url.startswith(("http://127.", "http://localhost"))
+            else ""
+        )
+        return ProviderError(
+            f"provider {self.config.name}: cannot connect to {self.config.url}: {reason}; nothing was sent. "
+            f"Check providers.{self.config.name}.url in reconcile.yaml and that the vendor is reachable{hint}",
+            address=address,
+        )
 
     def error(self, resp: httpx.Response, method: str, path: str, address: str) -> ProviderError:
         msg = self.message(resp)

@@ -290,8 +290,13 @@ CONFIG_CASES = [
         "is a credential",
     ),
     ("unknown-setting", "version: 1", "version: 1\nfrobnicate: true", "unknown field"),
-    ("bad-provider-type", "type: ciopulse", "type: ciopluse", "is not one of"),
-    ("bad-state-backend", "backend: sqlite", "backend: mysql", "is not one of"),
+    ("bad-provider-type", "type: ciopulse", "type: ciopluse", "did you mean 'ciopulse'"),
+    (
+        "bad-state-backend",
+        "backend: sqlite",
+        "backend: mysql",
+        "'mysql' is not allowed (known: postgres, sqlite)",
+    ),
     (
         "glob-matches-nothing",
         'manifests: ["manifests/**/*.yaml"]',

@@ -198,7 +198,7 @@ def test_endpoint_overrides_are_used_and_unknown_ones_refused(
     assert "jtel GET /dialler/contacts/contact/{id}/lock" not in routes
     project.write_config(jtel='endpoints: {lok: "POST /x"}')
     r = project.run("plan")
-    assert r.code == 1 and "unknown call(s) lok" in r.err
+    assert r.code == 1 and "endpoints: 'lok' is not allowed (did you mean 'lock'" in r.err
 
 
 def test_an_endpoint_the_server_lacks_is_named_as_such(project: Project, sandbox: Sandbox) -> None:

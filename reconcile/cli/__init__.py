@@ -14,13 +14,16 @@ from collections.abc import Sequence
 import click
 
 from reconcile import redact
-from reconcile.cli.common import Context, echo_err, setup_logging
+from reconcile.cli.common import Context, SuggestingGroup, echo_err, setup_logging
 from reconcile.errors import ReconcileError
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=SuggestingGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="reconcile")
 @click.option("-C", "directory", type=click.Path(file_okay=False, path_type=str), default=".", show_default=True,
               help="Run as if started in this project folder.")  # fmt: skip

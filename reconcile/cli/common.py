@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import sys
@@ -141,3 +142,17 @@ def lock_timeout_option(f: F) -> F:
         "--lock-timeout", type=click.FloatRange(0), default=0.0, show_default=True,
         help="Seconds to wait for another run's lock (default: fail at once, naming the holder).",
     )(f)  # fmt: skip
+
+
+class SuggestingGroup(click.Group):
+    """A group that answers a mistyped command with the closest ones."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=2, cutoff=0.5)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
+        return super().resolve_command(ctx, args)

@@ -11,7 +11,7 @@ import click
 import yaml
 
 from reconcile import kinds
-from reconcile.cli.common import Context, echo, lock_timeout_option, pass_ctx
+from reconcile.cli.common import Context, SuggestingGroup, echo, lock_timeout_option, pass_ctx
 from reconcile.errors import UsageError
 from reconcile.model import Collection, Prune, StateEntry
 
@@ -127,7 +127,7 @@ def export(
     return 0
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def state() -> None:
     """Inspect and edit the state: what reconcile manages."""
 

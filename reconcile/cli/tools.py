@@ -12,12 +12,12 @@ from pathlib import Path
 import click
 import httpx
 
-from reconcile.cli.common import echo
+from reconcile.cli.common import SuggestingGroup, echo
 from reconcile.errors import UsageError
 from reconcile.manifest.schemas import all_schemas
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def sandbox() -> None:
     """The local vendor emulators (CIOPulse, jtel) on one port."""
 

@@ -19,7 +19,7 @@ from reconcile import kinds
 from reconcile.config import Project
 from reconcile.errors import ManifestError, Problem
 from reconcile.manifest.located import LocatedDict, LocatedList, load_documents
-from reconcile.manifest.schemas import envelope_schema, schema_problems
+from reconcile.manifest.schemas import envelope_schema, schema_problems, suggest
 from reconcile.model import Collection, Desired, Prune
 
 _TRUE = {"true", "yes", "on", "1"}
@@ -105,11 +105,10 @@ def _load_document(
     kind = doc.get("kind")
     spec = kinds.get(kind) if isinstance(kind, str) else None
     if spec is None:
-        known = ", ".join(kinds.all_kinds())
         problems.append(
             Problem(
                 doc.where("kind") if "kind" in doc else doc.where(),
-                f"kind: {kind!r} is not a known kind (known: {known})",
+                f"kind: {kind!r} is not a known kind{suggest(str(kind), kinds.all_kinds())}",
             )
         )
         return None

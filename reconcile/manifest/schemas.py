@@ -7,12 +7,13 @@ disagree; `reconcile schema` prints them and specs/ holds a copy of each
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jsonschema
 
-from reconcile import kinds
+from reconcile import kinds, provider_types
 from reconcile.errors import Problem
 from reconcile.manifest.located import where_of
 from reconcile.model import Action, DriftClass
@@ -20,39 +21,24 @@ from reconcile.model import Action, DriftClass
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 BASE = "https://reconcile.dev/schemas/"
 
-PROVIDER_SETTINGS: Mapping[str, tuple[str, ...]] = {
-    "ciopulse": ("url", "portal_code", "api_key"),
-    "jtel": ("url", "client_id", "token"),
-    "nubitalk": ("url", "token"),
-    "ucontact": ("url", "user", "password"),
-}
-
 
 def config_schema() -> dict[str, Any]:
+    # One schema per provider type, chosen by `type`: a typo in a setting is an unknown
+    # field with a suggestion, never silently ignored.
     provider = {
         "type": "object",
         "required": ["type"],
-        "properties": {
-            "type": {"enum": sorted(PROVIDER_SETTINGS)},
-            "url": {"type": "string"},
-            "concurrency": {"type": "integer", "minimum": 1, "maximum": 256},
-            "rate_limit": {"type": ["number", "null"], "minimum": 0},
-            "timeout": {"type": "number", "exclusiveMinimum": 0},
-            "retries": {"type": "integer", "minimum": 0, "maximum": 20},
-            "endpoints": {
-                "type": "object",
-                "additionalProperties": {
-                    "type": "string",
-                    "pattern": "^(GET|POST|PUT|PATCH|DELETE) /",
-                },
-            },
-        },
+        "properties": {"type": {"enum": sorted(provider_types.TYPES)}},
         "allOf": [
             {
-                "if": {"properties": {"type": {"const": t}}},
-                "then": {"required": list(req)},
+                "if": {"properties": {"type": {"const": t.name}}, "required": ["type"]},
+                "then": {
+                    "required": list(t.required),
+                    "properties": t.properties(),
+                    "additionalProperties": False,
+                },
             }
-            for t, req in PROVIDER_SETTINGS.items()
+            for t in provider_types.TYPES.values()
         ],
     }
     return {
@@ -249,13 +235,36 @@ def schema_problems(
     out = []
     for err in v.iter_errors(value):
         path = list(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, Mapping):
+            # One problem per unknown key, at the key, with the closest known name.
+            known = list((err.schema.get("properties") or {}).keys())
+            for extra in sorted(k for k in err.instance if k not in known):
+                dotted = ".".join(str(p) for p in (*prefix, *path, extra))
+                hint = suggest(str(extra), known)
+                out.append(
+                    Problem(
+                        where_of(value, [*path, extra], fallback), f"{dotted}: unknown field{hint}"
+                    )
+                )
+            continue
         where = where_of(value, path, fallback)
         dotted = ".".join(str(p) for p in (*prefix, *path))
         out.append(Problem(where, f"{dotted + ': ' if dotted else ''}{_message(err)}"))
     return out
 
 
+def suggest(word: str, known: Iterable[str]) -> str:
+    """' (did you mean X?)' for a misspelt name, or a list of what is known."""
+    names = [str(k) for k in known]
+    close = difflib.get_close_matches(word, names, n=2, cutoff=0.6)
+    if close:
+        return f" (did you mean {' or '.join(repr(c) for c in close)}?)"
+    return f" (known: {', '.join(names)})" if names else ""
+
+
 def _message(err: Any) -> str:
+    if err.validator == "enum" and isinstance(err.instance, str):
+        return f"{err.instance!r} is not allowed{suggest(err.instance, err.validator_value)}"
     if err.validator == "additionalProperties":
         return str(err.message).replace("Additional properties are not allowed", "unknown field")
     if err.validator == "oneOf" and "items" in str(err.schema):

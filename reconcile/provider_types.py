@@ -1,0 +1,87 @@
+"""What each provider type accepts in reconcile.yaml: its settings and its call names.
+
+Data only, below the config layer, so that `validate` and editors check a provider
+block (typos included) without importing the providers. Each provider's
+`endpoint_defaults` must name exactly the calls listed here (a test holds them
+together). A new vendor setting is one line here, with its JSON Schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Settings every provider takes.
+COMMON: Mapping[str, Mapping[str, Any]] = {
+    "type": {"type": "string"},
+    "url": {"type": "string", "description": "the vendor's base URL"},
+    "concurrency": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 256,
+        "description": "writes in flight",
+    },
+    "rate_limit": {"type": ["number", "null"], "minimum": 0, "description": "requests per second"},
+    "timeout": {"type": "number", "exclusiveMinimum": 0, "description": "seconds per request"},
+    "retries": {"type": "integer", "minimum": 0, "maximum": 20},
+}
+
+_STRING = {"type": "string"}
+
+
+@dataclass(frozen=True)
+class ProviderType:
+    name: str
+    required: tuple[str, ...]
+    settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    endpoints: tuple[str, ...] = ()
+
+    def properties(self) -> dict[str, Any]:
+        props: dict[str, Any] = {**COMMON, **self.settings}
+        props["type"] = {"const": self.name}
+        if self.endpoints:
+            props["endpoints"] = {
+                "type": "object",
+                "description": 'override any call: "METHOD /path/{param}"',
+                "propertyNames": {"enum": list(self.endpoints)},
+                "additionalProperties": {
+                    "type": "string",
+                    "pattern": "^(GET|POST|PUT|PATCH|DELETE) /",
+                },
+            }
+        return props
+
+
+TYPES: dict[str, ProviderType] = {
+    t.name: t
+    for t in (
+        ProviderType(
+            "ciopulse",
+            ("url", "portal_code", "api_key"),
+            {"portal_code": _STRING, "api_key": _STRING},
+            ("list", "get", "upsert", "delete"),
+        ),
+        ProviderType(
+            "jtel",
+            ("url", "client_id", "token"),
+            {"client_id": {"type": ["string", "integer"]}, "token": _STRING},
+            (
+                "campaigns",
+                "list",
+                "get",
+                "import",
+                "update",
+                "delete",
+                "lock",
+                "unlock",
+                "reset",
+                "history",
+            ),
+        ),
+        ProviderType("nubitalk", ("url", "token"), {"token": _STRING}),
+        ProviderType(
+            "ucontact", ("url", "user", "password"), {"user": _STRING, "password": _STRING}
+        ),
+    )
+}
