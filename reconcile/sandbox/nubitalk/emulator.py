@@ -219,7 +219,8 @@ class NubitalkEmulator(Emulator):
 
     def _by_hand(self, data: Any, old: Contact | None) -> Contact:
         """A contact written in OneSupervisor: no checks, no duplicate rule; fields given
-        replace the old ones (null clears), Metadata entries merge by Name."""
+        replace the old ones (null clears), Metadata entries merge by Name (null Value
+        removes one) and keep their Type and Value exactly as given."""
         if not isinstance(data, dict):
             raise ValueError("a contact is a JSON object of Address, Priority, ..., Metadata")
         service = int(data.get("service", old.service if old else 0))
@@ -235,7 +236,10 @@ class NubitalkEmulator(Emulator):
             if f in data:
                 contact.fields[f] = data[f]
         for item in data.get("Metadata") or []:
-            contact.metadata[str(item["Name"])] = (str(item["Type"]), item["Value"])
+            if item.get("Value") is None:
+                contact.metadata.pop(str(item["Name"]), None)
+            else:
+                contact.metadata[str(item["Name"])] = (str(item["Type"]), item["Value"])
         contact.fields = {k: v for k, v in contact.fields.items() if v is not None}
         self.contacts[cid] = contact
         self.next_id = max(self.next_id, cid + 1)
