@@ -12,14 +12,16 @@ UCONTACT_PASSWORD = "sandbox"
 
 
 def banner(url: str) -> str:
-    """What `serve` prints: each vendor's base URL and its sandbox credentials."""
+    """What `serve` prints: for each vendor, exactly what goes into reconcile.yaml
+    (its `url:` and its credential settings)."""
     return f"""\
 reconcile sandbox on {url}
   CIOPulse  {url}/ciopulse/api/v5
-            portal code {CIOPULSE_PORTAL_CODE}, API key {CIOPULSE_API_KEY}
-  jtel      {url}/jtel/rest/v1.0/{JTEL_CLIENTS_ID}
-            ClientsID {JTEL_CLIENTS_ID}, token {JTEL_TOKEN}
-  Nubitalk  token {NUBITALK_TOKEN} (not served yet)
+            portal_code {CIOPULSE_PORTAL_CODE}, api_key {CIOPULSE_API_KEY}
+  jtel      {url}/jtel/rest/v1.0
+            client_id {JTEL_CLIENTS_ID}, token {JTEL_TOKEN}
+  Nubitalk  {url}/nubitalk/standard/api/v1
+            token {NUBITALK_TOKEN}
   uContact  user {UCONTACT_USER}, password {UCONTACT_PASSWORD} (not served yet)
   admin     {url}/_admin/faults, /_admin/stats, /_admin/reset, /_admin/<vendor>/...
 These credentials are the sandbox's own and valid nowhere else."""
