@@ -16,5 +16,6 @@ def registry() -> list[type[Emulator]]:
     """Every vendor emulator the sandbox serves: a new vendor is one more line here."""
     from reconcile.sandbox.ciopulse import CiopulseEmulator
     from reconcile.sandbox.jtel import JtelEmulator
+    from reconcile.sandbox.ucontact import UcontactEmulator
 
-    return [CiopulseEmulator, JtelEmulator]
+    return [CiopulseEmulator, JtelEmulator, UcontactEmulator]

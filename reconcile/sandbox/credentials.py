@@ -20,6 +20,7 @@ reconcile sandbox on {url}
   jtel      {url}/jtel/rest/v1.0/{JTEL_CLIENTS_ID}
             ClientsID {JTEL_CLIENTS_ID}, token {JTEL_TOKEN}
   Nubitalk  token {NUBITALK_TOKEN} (not served yet)
-  uContact  user {UCONTACT_USER}, password {UCONTACT_PASSWORD} (not served yet)
+  uContact  {url}/ucontact
+            user {UCONTACT_USER}, password {UCONTACT_PASSWORD}
   admin     {url}/_admin/faults, /_admin/stats, /_admin/reset, /_admin/<vendor>/...
 These credentials are the sandbox's own and valid nowhere else."""
