@@ -17,5 +17,6 @@ def registry() -> list[type[Emulator]]:
     from reconcile.sandbox.ciopulse import CiopulseEmulator
     from reconcile.sandbox.jtel import JtelEmulator
     from reconcile.sandbox.nubitalk import NubitalkEmulator
+    from reconcile.sandbox.ucontact import UcontactEmulator
 
-    return [CiopulseEmulator, JtelEmulator, NubitalkEmulator]
+    return [CiopulseEmulator, JtelEmulator, NubitalkEmulator, UcontactEmulator]

@@ -22,6 +22,7 @@ reconcile sandbox on {url}
             client_id {JTEL_CLIENTS_ID}, token {JTEL_TOKEN}
   Nubitalk  {url}/nubitalk/standard/api/v1
             token {NUBITALK_TOKEN}
-  uContact  user {UCONTACT_USER}, password {UCONTACT_PASSWORD} (not served yet)
+  uContact  {url}/ucontact
+            user {UCONTACT_USER}, password {UCONTACT_PASSWORD}
   admin     {url}/_admin/faults, /_admin/stats, /_admin/reset, /_admin/<vendor>/...
 These credentials are the sandbox's own and valid nowhere else."""
