@@ -162,7 +162,7 @@ class JtelEmulator(Emulator):
             if m == "DELETE":
                 self.delete(self._get(int(target)))
                 return Response.json(200, _OK)
-            return Response(404)  # body_only: this server has no update-by-URL endpoint
+            return Response(404)  # no such endpoint (also PUT, when updates are body_only)
         if rest[2] in ACTIONS and m in s.action_methods:
             return self._action([self._get(int(target))], rest[2])
         return Response(404)
