@@ -50,24 +50,55 @@ def sandbox() -> None:
     help="Share of writes committed whose answer is lost.",
 )
 @click.option("--seed", type=int, default=None, help="Seed for the fault dice.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="VENDOR.NAME=VALUE",
+    help="An emulator setting at start, e.g. jtel.release=legacy (VALUE as JSON, else a string). Repeatable.",
+)
 @click.option("--verbose", is_flag=True, help="Log every request.")
 def sandbox_serve(host: str, port: int, latency_ms: float, error_rate: float, throttle_rate: float, drop_rate: float,
-                  lost_reply_rate: float, seed: int | None, verbose: bool) -> int:  # fmt: skip
+                  lost_reply_rate: float, seed: int | None, settings: tuple[str, ...], verbose: bool) -> int:  # fmt: skip
     """Serve the vendor emulators until interrupted."""
-    from reconcile.sandbox.core import Faults
+    from reconcile.sandbox.core import Faults, Sandbox
     from reconcile.sandbox.server import serve
 
     faults = Faults(
         latency_ms=latency_ms, error_rate=error_rate, throttle_rate=throttle_rate,
         drop_rate=drop_rate, lost_reply_rate=lost_reply_rate, seed=seed,
     )  # fmt: skip
+    sb = Sandbox(faults)
+    for vendor, changes in _settings(settings).items():
+        try:
+            sb.configure(vendor, changes)
+        except ValueError as exc:
+            raise UsageError(f"--set {vendor}: {exc}") from exc
     try:
-        serve(host=host, port=port, faults=faults, verbose=verbose)
+        serve(host=host, port=port, verbose=verbose, sandbox=sb)
     except OSError as exc:
         raise UsageError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc} (is a sandbox already running? try --port)"
         ) from exc
     return 0
+
+
+def _settings(items: tuple[str, ...]) -> dict[str, dict[str, object]]:
+    """`VENDOR.NAME=VALUE` options by vendor; VALUE is JSON if it parses, else a string."""
+    out: dict[str, dict[str, object]] = {}
+    for item in items:
+        target, eq, raw = item.partition("=")
+        vendor, dot, name = target.partition(".")
+        if not (eq and dot and vendor and name):
+            raise UsageError(
+                f"--set takes VENDOR.NAME=VALUE (e.g. jtel.release=legacy), not {item!r}"
+            )
+        try:
+            value: object = json.loads(raw)
+        except ValueError:
+            value = raw
+        out.setdefault(vendor, {})[name] = value
+    return out
 
 
 @click.command()

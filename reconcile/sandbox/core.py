@@ -318,6 +318,15 @@ class Sandbox:
     def emulator(self, name: str) -> Emulator:
         return next(e for e in self.emulators if e.name == name)
 
+    def configure(self, vendor: str, changes: Mapping[str, Any]) -> None:
+        """Change some of one emulator's settings (ValueError naming what is wrong)."""
+        emu = next((e for e in self.emulators if e.name == vendor), None)
+        if emu is None:
+            known = ", ".join(e.name for e in self.emulators)
+            raise ValueError(f"no emulator named {vendor!r}; known: {known}")
+        with emu.lock:
+            emu.settings = emu.settings.merged(changes)
+
     # -- dispatch -------------------------------------------------------------------
     def dispatch(self, req: Request) -> Response:
         """Answer one request: admin routes as they are, vendor routes through the faults."""
@@ -453,7 +462,7 @@ class Sandbox:
             body = req.json()
             if not isinstance(body, dict):
                 raise ValueError("the settings must be one JSON object")
-            emu.settings = emu.settings.merged(body)
+            emu.settings = emu.settings.merged(body)  # the router holds emu.lock
         elif req.method != "GET":
             return Response.json(405, {"error": "use GET or PUT"})
         return Response.json(200, emu.settings.to_dict())

@@ -135,10 +135,14 @@ def start(
 
 
 def serve(
-    host: str = "127.0.0.1", port: int = 8787, faults: Faults | None = None, verbose: bool = False
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    faults: Faults | None = None,
+    verbose: bool = False,
+    sandbox: Sandbox | None = None,
 ) -> None:
     """Serve until interrupted, printing the URLs and the sandbox credentials."""
-    server = _Server((host, port), Sandbox(faults), verbose)
+    server = _Server((host, port), sandbox or Sandbox(faults), verbose)
     print(banner(f"http://{host}:{server.server_address[1]}"), flush=True)
     try:
         server.serve_forever()

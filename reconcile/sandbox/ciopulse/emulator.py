@@ -1,12 +1,14 @@
-"""CIOPulse Contacts API v5, emulated from its documentation.
+"""CIOPulse Contacts and Support Groups API v5, emulated from its documentation.
 
 Basic auth with portal code and API key; PUT upserts by system_id (201 new,
 200 updated) with three-way partial updates (value sets, null clears, absent
 keeps); any backslash in a body is refused; e-mail unique across contacts,
-case-insensitive (422); DELETE answers 202 and is refused for a support
-group's lead or also-alert contacts; GET answers our assumed wrapped,
-PascalCase shape (`{"contacts":[{"contact":{"Contact_System_ID": ...}}]}`),
-all contacts in one body.
+case-insensitive (422), Portal-made contacts included; DELETE answers 202 and
+is refused for a support group's lead or also-alert contacts; GET answers all
+contacts in one body, by default in our assumed wrapped, PascalCase shape
+(`{"contacts":[{"contact":{"Contact_System_ID": ...}}]}`), otherwise as the
+settings say (`wire.CiopulseSettings`). Support groups are read-only here, as
+the documented `{"support_groups":[{"support_group":{...}}]}`.
 """
 
 from __future__ import annotations
@@ -17,29 +19,16 @@ import json
 import re
 from typing import Any
 
+from reconcile.sandbox.ciopulse import wire
+from reconcile.sandbox.ciopulse.wire import FIELDS, CiopulseSettings, Record, SupportGroup
 from reconcile.sandbox.core import Emulator, Request, Response
 from reconcile.sandbox.credentials import CIOPULSE_API_KEY, CIOPULSE_PORTAL_CODE
 
-FIELDS = ("first_name", "last_name", "email", "job_title", "mobile")
 REQUIRED = ("first_name", "last_name", "email")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _MOBILE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _API = "/api/v5"
-
-Record = dict[str, str | None]
-
-
-def _wire(system_id: str, c: Record) -> dict[str, Any]:
-    return {
-        "contact": {
-            "Contact_System_ID": system_id,
-            "First_Name": c.get("first_name"),
-            "Last_Name": c.get("last_name"),
-            "Email": c.get("email"),
-            "Job_Title": c.get("job_title"),
-            "Mobile": c.get("mobile"),
-        }
-    }
+RESOURCES = ("contacts", "support-groups")
 
 
 def _fold(email: str | None) -> str | None:
@@ -49,17 +38,21 @@ def _fold(email: str | None) -> str | None:
 class CiopulseEmulator(Emulator):
     name = "ciopulse"
     prefix = "/ciopulse"
+    settings_type = CiopulseSettings
+    settings: CiopulseSettings
 
     def __init__(self) -> None:
         super().__init__()
         self.contacts: dict[str, Record] = {}
         self.emails: dict[str, str] = {}  # folded e-mail -> system_id
-        self.groups: dict[str, dict[str, Any]] = {}
+        self.portal: dict[int, Record] = {}  # contacts made in the Portal: no system id
+        self.groups: dict[str, SupportGroup] = {}
         self.reset()
 
     def reset(self) -> None:
         self.contacts = {}
         self.emails = {}
+        self.portal = {}
         self.groups = {}
 
     def error(self, status: int, message: str) -> Response:
@@ -67,9 +60,9 @@ class CiopulseEmulator(Emulator):
 
     def route_label(self, req: Request) -> str:
         parts = req.segments(self.prefix + _API)
-        if not req.under(self.prefix + _API) or not parts or parts[0] != "contacts":
+        if not req.under(self.prefix + _API) or not parts or parts[0] not in RESOURCES:
             return f"{req.method} (unknown)"
-        return f"{req.method} /contacts" + ("/{id}" if len(parts) > 1 else "")
+        return f"{req.method} /{parts[0]}" + ("/{id}" if len(parts) > 1 else "")
 
     # -- vendor routes --------------------------------------------------------------
     def _authorized(self, req: Request) -> bool:
@@ -88,21 +81,25 @@ class CiopulseEmulator(Emulator):
         if not self._authorized(req):
             return self.error(401, "Invalid security credentials")
         parts = req.segments(self.prefix + _API)
-        if not parts or parts[0] != "contacts" or len(parts) > 2:
+        if not parts or parts[0] not in RESOURCES or len(parts) > 2:
             return self.error(404, "Resource not found")
+        if parts[0] == "support-groups":
+            return self._groups(req, parts[1:])
+        s = self.settings
         if len(parts) == 1:
             if req.method != "GET":
                 return self.error(405, "Method not allowed")
             with self.lock:
-                body = [_wire(k, c) for k, c in self.contacts.items()]
-                return Response.json(200, {"contacts": body})
+                items = [wire.contact(k, c, s) for k, c in self.contacts.items()]
+                items += [wire.contact(None, c, s) for c in self.portal.values()]
+                return Response.json(200, wire.contacts(items, s))
         system_id = parts[1]
         with self.lock:
             if req.method == "GET":
                 c = self.contacts.get(system_id)
                 if c is None:
                     return self.error(404, "Contact not found")
-                return Response.json(200, {"contacts": [_wire(system_id, c)]})
+                return Response.json(200, wire.contacts([wire.contact(system_id, c, s)], s))
             if req.method == "PUT":
                 return self._put(system_id, req.body)
             if req.method == "DELETE":
@@ -146,29 +143,45 @@ class CiopulseEmulator(Emulator):
             )
         if email is not None:
             holder = self.emails.get(email.casefold())
-            if holder is not None and holder != system_id and holder in self.contacts:
+            taken = holder is not None and holder != system_id and holder in self.contacts
+            if taken or any(
+                _fold(c.get("email")) == email.casefold() for c in self.portal.values()
+            ):
                 return self.error(422, "Email address already in use by another contact")
         record: Record = dict(existing) if existing else dict.fromkeys(FIELDS)
         record.update(body)
         self._store(system_id, record)
-        return Response.json(
-            201 if existing is None else 200, {"contacts": [_wire(system_id, record)]}
-        )
+        s = self.settings
+        answer = wire.contacts([wire.contact(system_id, record, s)], s)
+        return Response.json(201 if existing is None else 200, answer)
 
     def _delete(self, system_id: str) -> Response:
         if system_id not in self.contacts:
             return self.error(404, "Contact not found")
         for gid, g in self.groups.items():
-            if g.get("lead") == system_id:
-                return self.error(
-                    422, f"Contact is the Support Lead of support group {gid} and cannot be deleted"
-                )
-            if system_id in (g.get("also_alert") or []):
-                return self.error(
-                    422, f"Contact is an Also Alert of support group {gid} and cannot be deleted"
-                )
+            for role, member in g.members():
+                if member == system_id:
+                    return self.error(
+                        self.settings.refused_delete_status,
+                        f"Contact is the {role} of support group {gid} and cannot be deleted",
+                    )
         self._remove(system_id)
         return self.error(202, "Contact deleted")
+
+    def _groups(self, req: Request, ids: list[str]) -> Response:
+        """`GET /support-groups[/{system_id}]` in the documented shape; no writes here."""
+        if req.method != "GET":
+            return self.error(405, "Method not allowed")
+        with self.lock:
+            if ids and ids[0] not in self.groups:
+                return self.error(404, "Support group not found")
+            wanted = ids or list(self.groups)
+            items = [self.groups[gid].wire(gid, self._email_of) for gid in wanted]
+            return Response.json(200, {"support_groups": items})
+
+    def _email_of(self, system_id: str | None) -> str | None:
+        c = self.contacts.get(system_id) if system_id is not None else None
+        return c.get("email") if c else None
 
     def _store(self, system_id: str, record: Record) -> None:
         """Write a record and keep the e-mail index in step (no checks)."""
@@ -210,18 +223,22 @@ class CiopulseEmulator(Emulator):
             for row in rows:
                 self._store(str(row["system_id"]), self._record(row))
             return Response.json(200, {"loaded": len(rows)})
+        if parts == ["portal-contacts"]:
+            if m == "GET":
+                return Response.json(200, {str(k): c for k, c in self.portal.items()})
+            if m == "POST":  # made by hand in the Portal: no system id, the API cannot address it
+                pid = max(self.portal, default=0) + 1
+                self.portal[pid] = self._record(req.json())
+                return Response.json(200, {"portal_id": pid, **self.portal[pid]})
+        if len(parts) == 2 and parts[0] == "portal-contacts" and m == "DELETE":
+            gone = parts[1].isdigit() and self.portal.pop(int(parts[1]), None) is not None
+            return Response.json(200, {"deleted": gone})
         if parts == ["support-groups"] and m == "GET":
-            return Response.json(200, self.groups)
+            return Response.json(200, {gid: g.to_admin() for gid, g in self.groups.items()})
         if len(parts) == 2 and parts[0] == "support-groups":
             if m == "PUT":
-                body = req.json()
-                if not isinstance(body, dict):
-                    raise ValueError('a support group is {"lead": id, "also_alert": [ids]}')
-                also = body.get("also_alert") or []
-                if not isinstance(also, list):
-                    raise ValueError("also_alert must be a list of system ids")
-                self.groups[parts[1]] = {"lead": body.get("lead"), "also_alert": list(also)}
-                return Response.json(200, self.groups[parts[1]])
+                self.groups[parts[1]] = SupportGroup.from_admin(parts[1], req.json())
+                return Response.json(200, self.groups[parts[1]].to_admin())
             if m == "DELETE":
                 return Response.json(200, {"deleted": self.groups.pop(parts[1], None) is not None})
         return Response.json(404, {"error": "no such admin route"})
