@@ -295,7 +295,7 @@ CONFIG_CASES = [
         "bad-state-backend",
         "backend: sqlite",
         "backend: mysql",
-        "'mysql' is not allowed (known: postgres, sqlite)",
+        "'mysql' is not allowed (known: sqlite, postgres)",
     ),
     (
         "glob-matches-nothing",
