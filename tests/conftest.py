@@ -82,8 +82,9 @@ class Project:
         self.write_config()
 
     def write_config(self, extra: str = "", policy: str = "{max_delete_percent: 10}", state: str | None = None,
-                     cio: str = "", jtel: str = "") -> None:  # fmt: skip
-        """reconcile.yaml for the sandbox; `cio`/`jtel` add settings lines to those providers."""
+                     cio: str = "", jtel: str = "", nubitalk: str = "", ucontact: str = "") -> None:  # fmt: skip
+        """reconcile.yaml for the sandbox; `cio`/`jtel`/`nubitalk`/`ucontact` add settings lines
+        to those providers (named cio, dialler, onecontact and uc)."""
         state = state or "{backend: sqlite, path: .reconcile/state.db}"
         lines = [
             "version: 1",
@@ -107,6 +108,20 @@ class Project:
             "    concurrency: 8",
             *(["    retries: 6"] if "retries" not in jtel else []),
             *("    " + ln.strip() for ln in jtel.splitlines() if ln.strip()),
+            "  onecontact:",
+            "    type: nubitalk",
+            f"    url: {self.url}/nubitalk/standard/api/v1",
+            "    token: ${NUBITALK_TOKEN:-SANDBOXNUBITALKTOKEN00000000}",
+            "    concurrency: 8",
+            *(["    retries: 6"] if "retries" not in nubitalk else []),
+            *("    " + ln.strip() for ln in nubitalk.splitlines() if ln.strip()),
+            "  uc:",
+            "    type: ucontact",
+            f"    url: {self.url}/ucontact",
+            "    user: ${UCONTACT_USER:-sandbox}",
+            "    password: ${UCONTACT_PASSWORD:-sandbox}",
+            *(["    retries: 6"] if "retries" not in ucontact else []),
+            *("    " + ln.strip() for ln in ucontact.splitlines() if ln.strip()),
             extra,
         ]
         (self.root).mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,10 @@ class KindSpec:
     # field -> action planned once whenever the declared value changes (kept in state only)
     triggers: Mapping[str, Action] = field(default_factory=dict)
     personal_fields: frozenset[str] = frozenset()
+    # Fields holding numbers a dialler calls or texts (the blacklist compliance rule
+    # checks them), and a boolean field that, when true, stops the item being dialled.
+    dialable_fields: tuple[str, ...] = ()
+    dialable_unless: str | None = None
     check_item: ItemCheck = _no_item_check
     check_collection: CollectionCheck = _no_collection_check
 

@@ -100,6 +100,8 @@ DIALLER_CONTACTS = register(
         scope_schema=SCOPE_SCHEMA,
         toggles={"locked": (Action.LOCK, Action.UNLOCK)},
         triggers={"reset_token": Action.RESET},
+        dialable_fields=tuple(f"PhoneNumber{i}" for i in range(1, 7)),
+        dialable_unless="locked",
         personal_fields=frozenset(
             {
                 "Name",
