@@ -180,7 +180,14 @@ CASES = [
         JTEL
         + '  - {UserData: CRM-1, Name: Muster, PhoneNumber1: "+4930123456", FollowUpDateTime: "2024-13-01 10:00"}\n',
         "main.yaml:5",
-        "YYYY-MM-DDTHH:mm:ss",
+        "YYYY-MM-DDThh:mm:ss",
+    ),
+    (
+        "jtel-date-not-in-the-calendar",
+        JTEL
+        + '  - {UserData: CRM-1, Name: Muster, PhoneNumber1: "+4930123456", FollowUpDateTime: "2026-02-31T10:00:00"}\n',
+        "main.yaml:5",
+        "'2026-02-31T10:00:00' is not a real date and time",
     ),
     (
         "jtel-amount-string",

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconcile.kinds import KindSpec, register
-from reconcile.kinds.rules import DATETIME, check_e164, check_email
+from reconcile.kinds.rules import check_datetime, check_e164, check_email
 from reconcile.model import Action
 
 PHONES = tuple(f"PhoneNumber{i}" for i in range(1, 7))
@@ -81,9 +81,7 @@ def check_item(item: Mapping[str, Any]) -> list[tuple[str, str]]:
         out += check_e164(p, item.get(p))
     out += check_email("Email", item.get("Email"))
     for d in DATETIMES:
-        v = item.get(d)
-        if isinstance(v, str) and not DATETIME.match(v):
-            out.append((d, f"{v!r} is not a datetime in the form YYYY-MM-DDTHH:mm:ss"))
+        out += check_datetime(d, item.get(d))
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -23,6 +24,22 @@ def check_e164(name: str, value: Any) -> list[tuple[str, str]]:
                 f"{value!r} is not an E.164 number: '+', country code, number without the leading 0, no spaces or hyphens (e.g. +4930123456)",
             )
         ]
+    return []
+
+
+def check_datetime(name: str, value: Any, form: str = "%Y-%m-%dT%H:%M:%S") -> list[tuple[str, str]]:
+    """A real calendar date and time in `form` (no zone): 2026-02-31 is refused."""
+    if value is None or not isinstance(value, str):
+        return []
+    shown = form.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
+    shown = shown.replace("%H", "hh").replace("%M", "mm").replace("%S", "ss")
+    try:
+        parsed = dt.datetime.strptime(value, form)
+    except ValueError:
+        return [(name, f"{value!r} is not a real date and time in the form {shown}")]
+    # strptime accepts single digits ("2026-1-5T9:0:0"): only the canonical form is sent.
+    if parsed.strftime(form) != value:
+        return [(name, f"{value!r} is not in the form {shown} (two digits for each part)")]
     return []
 
 
