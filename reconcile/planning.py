@@ -76,6 +76,7 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
     if targets:
         _check_targets(refreshed, targets)
         changes = [c for c in changes if any(address_matches(c.address, t) for t in targets)]
+        errors = [e for e in errors if _concerns(e, targets)]
     changes.sort(key=lambda c: c.sort_key)
     return Plan(
         lineage=lineage,
@@ -173,6 +174,12 @@ def _hold_uncertain(r: Refreshed, changes: list[Change], warnings: list[str]) ->
             "if it does not exist there); it is left out of this plan until then"
         )
     return changes
+
+
+def _concerns(error: str, targets: tuple[str, ...]) -> bool:
+    """Whether an error (it starts with the address it is about) falls inside the targets."""
+    where = error.split(": ", 1)[0]
+    return any(address_matches(where, t) or address_matches(t, where) for t in targets)
 
 
 def _check_targets(refreshed: list[Refreshed], targets: tuple[str, ...]) -> None:

@@ -245,9 +245,11 @@ def test_email_taken_by_another_live_contact_is_a_plan_error(
     assert r.code == 1
     assert "cio/contacts/AGENT-00001" in r.text and "422" in r.text
     applied = project.run("apply", "--auto-approve")
-    assert applied.code == 1
-    assert "AGENT-00000" in sandbox.cio_contacts()
-    assert "AGENT-00001" not in sandbox.cio_contacts()
+    assert applied.code == 1 and "nothing was applied" in applied.err
+    assert sorted(sandbox.cio_contacts()) == ["SOMEONE"]  # nothing sent while anything is wrong
+    rest = project.run("apply", "--auto-approve", "--target", "cio/contacts/AGENT-00000")
+    assert rest.code == 0, rest.text
+    assert sorted(sandbox.cio_contacts()) == ["AGENT-00000", "SOMEONE"]
 
 
 def test_export_then_adopt_gives_an_empty_plan(project: Project, sandbox: Sandbox) -> None:

@@ -139,10 +139,16 @@ def apply(
         else:
             p = engine.plan(targets)
             echo(plan_text(p, ctx.color))
-            if not p.changes:
-                if not p.errors:
-                    engine.remember(engine.last_refreshed)
-                return 1 if p.errors else 0
+            if not p.changes and not p.errors:
+                engine.remember(engine.last_refreshed)
+                return 0
+        if p.errors:
+            # Nothing is sent while anything is wrong: a half-applied change set is harder to
+            # reason about than none. --target applies the part that is right.
+            raise UsageError(
+                f"nothing was applied: the plan has {len(p.errors)} error{'s' if len(p.errors) != 1 else ''}; "
+                "fix them, or apply the rest with --target ADDR"
+            )
         for note in engine.enforce_safety(p, force, allow_delete):
             echo(f"Note: {note}")
         if planfile is None and not auto_approve:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime as dt
+import getpass
 import json
 import os
 import socket
@@ -76,9 +77,24 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def whoami() -> str:
-    user = os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
-    return f"{user}@{socket.gethostname()} (pid {os.getpid()})"
+def whoami(env: Mapping[str, str] | None = None) -> str:
+    """Who holds the lock, for the message a second run shows: the OS user, the host and
+    the pid, and in CI the pipeline and job that ran it."""
+    env = os.environ if env is None else env
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for the uid (some containers)
+        user = env.get("USER") or env.get("USERNAME") or f"uid {os.getuid()}"
+    who = f"{user}@{socket.gethostname()} (pid {os.getpid()}"
+    if env.get("GITHUB_ACTIONS") == "true":
+        run = f"{env.get('GITHUB_SERVER_URL', '')}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env.get('GITHUB_RUN_ID', '?')}"
+        who += f", GitHub Actions workflow {env.get('GITHUB_WORKFLOW', '?')!r} job {env.get('GITHUB_JOB', '?')} run {run}"
+    elif env.get("GITLAB_CI") == "true":
+        who += (
+            f", GitLab pipeline {env.get('CI_PIPELINE_ID', '?')} job {env.get('CI_JOB_NAME', '?')}"
+            f" {env.get('CI_JOB_URL', '')}".rstrip()
+        )
+    return who + ")"
 
 
 @dataclass(frozen=True, slots=True)
