@@ -52,6 +52,12 @@ class Policy:
     max_delete_percent: float = 10.0
     max_blacklist_removals: int = 0
     threshold_min_records: int = 10  # collections smaller than this have no percentage threshold
+    allow_csv_formulas: bool = False  # CSV cells starting like a spreadsheet formula are refused
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int = 64 * 2**20  # a manifest or items file larger than this is refused unread
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Project:
     manifests: tuple[str, ...]
     policy: Policy
     providers: Mapping[str, ProviderConfig]
+    limits: Limits = field(default_factory=Limits)
 
     def rel(self, path: Path) -> str:
         """A path as shown to users: relative to the project when inside it."""
@@ -185,6 +192,10 @@ def load_project(
             max_delete_percent=float(pol.get("max_delete_percent", 10)),
             max_blacklist_removals=int(pol.get("max_blacklist_removals", 0)),
             threshold_min_records=int(pol.get("threshold_min_records", 10)),
+            allow_csv_formulas=bool(pol.get("allow_csv_formulas", False)),
+        ),
+        limits=Limits(
+            max_file_bytes=int(float((resolved.get("limits") or {}).get("max_file_mb", 64)) * 2**20)
         ),
         providers=providers,
     )

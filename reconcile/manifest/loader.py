@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -22,8 +24,28 @@ from reconcile.manifest.located import LocatedDict, LocatedList, load_documents
 from reconcile.manifest.schemas import envelope_schema, schema_problems, suggest
 from reconcile.model import Collection, Desired, Prune
 
+# A cell a spreadsheet would run: =SUM(...), @x, +cmd, -cmd (but +4930... and -12 are data).
+_FORMULA = re.compile(r"^\s*(=|@|[+-][^0-9])")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
+
+
+# JSON numbers beyond 2**53 lose digits in most vendors' parsers; NaN and infinities are
+# not JSON at all. Caught here, so that nothing is sent that cannot arrive as written.
+_SAFE_INT = 2**53 - 1
+
+
+def _unsendable(item: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for fld, v in item.items():
+        if type(v) is float and not math.isfinite(v):
+            out.append(
+                (fld, f"{v} is not a number a vendor can receive (NaN and infinities are not JSON)")
+            )
+        elif type(v) is int and abs(v) > _SAFE_INT or type(v) is float and abs(v) > _SAFE_INT:
+            shown = f"{v:.3g}" if abs(v) < 10**300 else "a number of over 300 digits"
+            out.append((fld, f"{shown} is too large to be sent exactly (the limit is {_SAFE_INT})"))
+    return out
 
 
 @cache
@@ -73,8 +95,38 @@ def load_collections(project: Project) -> list[Collection]:
     return collections
 
 
+def _readable(project: Project, path: Path, where: str, problems: list[Problem]) -> bool:
+    """A file reconcile may read: inside the project (links included) and not over the size limit."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(project.root.resolve()):
+        problems.append(
+            Problem(
+                where,
+                f"{project.rel(path)} leads outside the project folder (a link?); keep manifests and item files inside it",
+            )
+        )
+        return False
+    try:
+        size = resolved.stat().st_size
+    except OSError as exc:
+        problems.append(Problem(where, f"cannot read: {exc}"))
+        return False
+    if size > project.limits.max_file_bytes:
+        problems.append(
+            Problem(
+                where,
+                f"{project.rel(path)} is {size / 2**20:.1f} MiB, over the limit of {project.limits.max_file_bytes / 2**20:g} MiB "
+                "(raise limits.max_file_mb in reconcile.yaml, or split the file)",
+            )
+        )
+        return False
+    return True
+
+
 def _load_file(project: Project, path: Path, problems: list[Problem]) -> list[Collection]:
     name = project.rel(path)
+    if not _readable(project, path, name, problems):
+        return []
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -164,7 +216,7 @@ def _load_document(
             problems.extend(schema_problems(spec.item_schema, item, where, prefix=(f"items[{i}]",)))
             continue
         located = item if isinstance(item, LocatedDict) else None
-        for fld, message in spec.check_item(item):
+        for fld, message in [*_unsendable(item), *spec.check_item(item)]:
             problems.append(
                 Problem(
                     located.where(fld) if located and fld in item else where,
@@ -172,6 +224,15 @@ def _load_document(
                 )
             )
         key = item[spec.key_field]
+        if isinstance(key, str) and not key.isprintable():
+            problems.append(
+                Problem(
+                    located.where(spec.key_field) if located else where,
+                    f"items[{i}].{spec.key_field}: {key!r} holds a line break or control character; "
+                    "keys are single-line printable text (they end up in addresses, plans and logs)",
+                )
+            )
+            continue
         if key in keys:
             problems.append(
                 Problem(
@@ -240,6 +301,8 @@ def _items_from(
     if not target.is_file():
         problems.append(Problem(where, f"items_from: {ref!r}: no such file"))
         return None
+    if not _readable(project, target, where, problems):
+        return None
     name = project.rel(target)
     try:
         text = target.read_text(encoding="utf-8-sig")
@@ -247,7 +310,7 @@ def _items_from(
         problems.append(Problem(where, f"items_from: cannot read {name}: {exc}"))
         return None
     if target.suffix == ".csv":
-        return _csv_items(text, name, spec, problems)
+        return _csv_items(text, name, spec, problems, project.policy.allow_csv_formulas)
     docs = list(load_documents(text, name))
     for _, ps in docs:
         problems.extend(ps)
@@ -269,7 +332,11 @@ def _items_from(
 
 
 def _csv_items(
-    text: str, name: str, spec: kinds.KindSpec, problems: list[Problem]
+    text: str,
+    name: str,
+    spec: kinds.KindSpec,
+    problems: list[Problem],
+    allow_formulas: bool = False,
 ) -> LocatedList | None:
     """CSV rows as items: the header names the fields, an empty cell is null."""
     props: Mapping[str, Any] = spec.item_schema.get("properties", {})
@@ -313,6 +380,17 @@ def _csv_items(
                 )
                 continue
             item = LocatedDict.at(name, line, 1)
+            if not allow_formulas:
+                for col, cell in enumerate(row, 1):
+                    if _FORMULA.match(cell):
+                        problems.append(
+                            Problem(
+                                f"{name}:{line}:{col}",
+                                f"{header[col - 1]}: {cell[:20]!r} starts like a spreadsheet formula (=, @, or +/- before a "
+                                "non-digit), which runs when the list is opened in a spreadsheet; "
+                                "set policy.allow_csv_formulas: true if it is meant",
+                            )
+                        )
             for col, (h, cell, ts) in enumerate(zip(header, row, types, strict=True), 1):
                 item.put(h, _cell(cell, ts), line, col)
             out.add(item, line, 1)

@@ -22,6 +22,7 @@ _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # An alias expands to a copy of its anchor wherever it is used; past this many
 # expanded nodes a document is refused rather than walked.
 MAX_EXPANDED_NODES = 5_000_000
+MAX_DEPTH = 64  # manifests nest a few levels; thousands are an attack or a broken generator
 
 
 def _pack(line: int, col: int) -> int:
@@ -150,6 +151,11 @@ class _AliasBomb(Exception):
         self.mark = mark
 
 
+class _TooDeep(Exception):
+    def __init__(self, mark: Any) -> None:
+        self.mark = mark
+
+
 def _scalar(tag: str, value: str) -> Any:
     if tag == _STR or tag.endswith(":timestamp"):
         return value  # timestamps stay strings: vendors want them back as written
@@ -179,6 +185,7 @@ class _Builder:
         self.problems: list[Problem] = []
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.expanded = 0
+        self.depth = 0
 
     def where(self, mark: Any) -> str:
         return f"{self.name}:{mark.line + 1}:{mark.column + 1}"
@@ -212,10 +219,16 @@ class _Builder:
             if ev.anchor:
                 self.anchors[ev.anchor] = (value, 1)
             return value, 1
-        if type(ev) is yaml.MappingStartEvent:
-            return self.mapping(ev, events)
-        if type(ev) is yaml.SequenceStartEvent:
-            return self.sequence(ev, events)
+        if type(ev) is yaml.MappingStartEvent or type(ev) is yaml.SequenceStartEvent:
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(ev.start_mark)
+            try:
+                if type(ev) is yaml.MappingStartEvent:
+                    return self.mapping(ev, events)
+                return self.sequence(ev, events)
+            finally:
+                self.depth -= 1
         if type(ev) is yaml.AliasEvent:
             if ev.anchor not in self.anchors:
                 mark: Any = ev.start_mark
@@ -308,6 +321,18 @@ def load_documents(text: str, name: str) -> Iterator[tuple[Any, list[Problem]]]:
                 builder.expanded = 0
                 value, _ = builder.node(next(events), events)
                 yield value, list(builder.problems)
+    except (_TooDeep, RecursionError) as deep:
+        mark = getattr(deep, "mark", None)
+        where = builder.where(mark) if mark is not None else name
+        yield (
+            None,
+            [
+                Problem(
+                    where,
+                    f"values nest more than {MAX_DEPTH} levels deep; refusing to load this document",
+                )
+            ],
+        )
     except _AliasBomb as bomb:
         yield (
             None,

@@ -73,6 +73,18 @@ def config_schema() -> dict[str, Any]:
                     "max_delete_percent": {"type": "number", "minimum": 0, "maximum": 100},
                     "max_blacklist_removals": {"type": "integer", "minimum": 0},
                     "threshold_min_records": {"type": "integer", "minimum": 0},
+                    "allow_csv_formulas": {"type": "boolean"},
+                },
+            },
+            "limits": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "max_file_mb": {
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                        "description": "manifest and items files larger than this are refused unread (default 64)",
+                    },
                 },
             },
             "providers": {
