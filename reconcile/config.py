@@ -57,7 +57,11 @@ class Policy:
 
 @dataclass(frozen=True)
 class Limits:
-    max_file_bytes: int = 64 * 2**20  # a manifest or items file larger than this is refused unread
+    max_file_mb: float = 64.0  # a manifest or items file larger than this is refused unread
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 2**20)
 
 
 @dataclass(frozen=True)
@@ -194,8 +198,6 @@ def load_project(
             threshold_min_records=int(pol.get("threshold_min_records", 10)),
             allow_csv_formulas=bool(pol.get("allow_csv_formulas", False)),
         ),
-        limits=Limits(
-            max_file_bytes=int(float((resolved.get("limits") or {}).get("max_file_mb", 64)) * 2**20)
-        ),
+        limits=Limits(max_file_mb=float((resolved.get("limits") or {}).get("max_file_mb", 64))),
         providers=providers,
     )

@@ -150,6 +150,7 @@ class Collection:
     options: Mapping[str, JSON] = field(default_factory=dict)
     scope_origin: str = ""  # file:line:col of the scope, for errors about it
     orphaned: bool = False
+    sources: tuple[str, ...] = ()  # the files it was read from, relative to the project
 
     @property
     def resource(self) -> str:
@@ -221,6 +222,7 @@ class Plan:
     targets: tuple[str, ...] = ()
     created_at: str = ""
     guards: tuple[Guard, ...] = ()
+    source_digest: str = ""  # of the config, manifests and item files the plan was made from
 
     def summary(self) -> dict[str, int]:
         counts = {a.value: 0 for a in Action}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import hashlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,6 @@ from reconcile.model import (
     StateEntry,
     Status,
     address_matches,
-    fingerprint,
 )
 from reconcile.providers.base import ReadResult
 from reconcile.safety import over_threshold, prevent_destroy
@@ -88,6 +88,7 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
         targets=targets,
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         guards=tuple(guards),
+        source_digest=source_digest(engine),
     )
 
 
@@ -212,8 +213,27 @@ def _describe(rec: Live, key: str) -> str:
 
 
 # -- saved plans and safety --------------------------------------------------------------
+def source_digest(engine: Engine) -> str:
+    """A digest of every file a plan is made from: reconcile.yaml, the manifests and the
+    files their items come from. A saved plan is applied only to the checkout it came from."""
+    project = engine.project
+    h = hashlib.blake2b(digest_size=16)
+    files = {project.config_file.resolve()}
+    for coll in engine.collections():
+        files.update((project.root / src).resolve() for src in coll.sources)
+    for path in sorted(files):
+        h.update(project.rel(path).encode() + b"\0")
+        h.update(path.read_bytes() if path.is_file() else b"(missing)")
+        h.update(b"\0")
+    return h.hexdigest()
+
+
 def check_saved(engine: Engine, plan: Plan) -> list[tuple[Change, str]]:
-    """Refuse a saved plan made against another state; list the records that moved since."""
+    """Refuse a saved plan made against another state or another checkout, or edited since;
+    list the records that moved at the vendor since (skipped, never overwritten).
+
+    The plan is made again from this checkout and the vendors: every saved change must be
+    one the checkout produces, with the same values, or apply stops and names it."""
     lineage, serial = engine.store.lineage_serial()
     if plan.lineage != lineage:
         raise StalePlanError(
@@ -223,36 +243,46 @@ def check_saved(engine: Engine, plan: Plan) -> list[tuple[Change, str]]:
         raise StalePlanError(
             f"the state changed since the plan was made (serial {plan.serial}, now {serial}): someone applied in between; make a new plan"
         )
-    prefixes = sorted({c.address.rsplit("/", 1)[0] for c in plan.changes})
-    refreshed = engine.refresh(prefixes) if prefixes else []
-    engine.last_refreshed = refreshed
-    by_prefix = {r.coll.prefix: r for r in refreshed}
+    digest = source_digest(engine)
+    if plan.source_digest != digest:
+        raise StalePlanError(
+            "the plan was made from other manifests or another reconcile.yaml than this checkout's "
+            f"(plan {plan.source_digest or 'without a digest'}, checkout {digest}); make the plan from this checkout"
+        )
+    fresh = make_plan(engine, plan.targets)
+    now = {(c.address, c.action): c for c in fresh.changes}
+    live = {r.coll.prefix: r.live for r in engine.last_refreshed}
     moved: list[tuple[Change, str]] = []
+    edited: list[str] = []
     for c in plan.changes:
-        r = by_prefix.get(c.address.rsplit("/", 1)[0])
-        if (
-            r is None
-            or r.live is None
-            or not c.action.writes_vendor
-            and c.action is not Action.ADOPT
-        ):
-            continue
-        now = r.live.records.get(c.key)
-        now_fp = fingerprint(now.fields) if now is not None else None
-        if now_fp != c.live_fingerprint:
-            if c.action.phase >= Action.UNLOCK.phase and c.live_fingerprint is None:
-                continue  # lock after a create in this same plan
-            what = (
-                "was created"
-                if c.live_fingerprint is None
-                else ("is gone" if now is None else "changed")
-            )
-            moved.append(
-                (
-                    c,
-                    f"the live record {what} at the vendor since the plan was made; not overwritten (make a new plan)",
+        f = now.get((c.address, c.action))
+        if f is not None and f.live_fingerprint == c.live_fingerprint:
+            if f.after != c.after or f.fields != c.fields or f.remote_id != c.remote_id:
+                edited.append(
+                    f"{c.action.value} {c.address}: its values differ from what this checkout plans"
                 )
+            continue
+        if f is None and c.live_fingerprint is None:
+            read = live.get(c.address.rsplit("/", 1)[0])
+            if read is None or c.key not in read.records:
+                edited.append(f"{c.action.value} {c.address}: this checkout plans no such change")
+                continue
+        what = "appeared" if c.live_fingerprint is None else "changed or is gone"
+        moved.append(
+            (
+                c,
+                f"the live record {what} at the vendor since the plan was made; not overwritten (make a new plan)",
             )
+        )
+    if edited:
+        raise StalePlanError(
+            "\n".join(
+                [
+                    "the saved plan is not what this checkout plans (was it edited?):",
+                    *(f"  {e}" for e in edited),
+                ]
+            )
+        )
     return moved
 
 

@@ -115,7 +115,7 @@ def _readable(project: Project, path: Path, where: str, problems: list[Problem])
         problems.append(
             Problem(
                 where,
-                f"{project.rel(path)} is {size / 2**20:.1f} MiB, over the limit of {project.limits.max_file_bytes / 2**20:g} MiB "
+                f"{project.rel(path)} is {size / 2**20:.2f} MiB, over the limit of {project.limits.max_file_mb:g} MiB "
                 "(raise limits.max_file_mb in reconcile.yaml, or split the file)",
             )
         )
@@ -281,6 +281,12 @@ def _load_document(
         origin=doc.where(),
         options=options,
         scope_origin=doc.where(spec.scope_field) if spec.scope_field else doc.where(),
+        sources=(project.rel(path),)
+        + (
+            (project.rel((path.parent / doc["items_from"]).resolve()),)
+            if "items_from" in doc
+            else ()
+        ),
     )
 
 

@@ -185,6 +185,10 @@ def plan_schema() -> dict[str, Any]:
             "warnings": {"type": "array", "items": {"type": "string"}},
             "errors": {"type": "array", "items": {"type": "string"}},
             "unobservable": {"type": "array", "items": {"type": "string"}},
+            "source_digest": {
+                "type": "string",
+                "description": "digest of reconcile.yaml, the manifests and item files the plan was made from",
+            },
             "safety": {
                 "type": "array",
                 "description": "collections whose deletes pass a safety threshold: apply refuses them unless allowed",

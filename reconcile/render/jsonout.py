@@ -41,6 +41,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "errors": list(plan.errors),
         "unobservable": list(plan.unobservable),
         "safety": [{"collection": g.collection, "message": g.message} for g in plan.guards],
+        "source_digest": plan.source_digest,
     }
 
 
@@ -76,6 +77,7 @@ def plan_from_dict(d: dict[str, Any], source: str) -> Plan:
             targets=tuple(d.get("targets", ())),
             created_at=d.get("created_at", ""),
             guards=tuple(Guard(g["collection"], g["message"]) for g in d.get("safety", ())),
+            source_digest=d.get("source_digest", ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{source}: malformed plan file ({type(exc).__name__}: {exc})") from exc
