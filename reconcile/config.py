@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from reconcile import redact
 from reconcile.errors import ConfigError, Problem
@@ -35,6 +36,8 @@ class ProviderConfig:
     concurrency: int = 8
     rate_limit: float | None = None  # requests per second; None = unlimited
     timeout: float = 30.0
+    connect_timeout: float = 10.0
+    ca_bundle: str | None = None
     retries: int = 5
     endpoints: Mapping[str, str] = field(default_factory=dict)
     origin: str = ""
@@ -110,6 +113,44 @@ def _interpolate(value: Any, where: str, env: Mapping[str, str], problems: list[
     return _REF.sub(sub, value)
 
 
+_LOOPBACK = ("localhost", "127.", "[::1]", "::1")
+
+
+def _transport_problems(pc: ProviderConfig, where: LocatedDict, root: Path) -> list[Problem]:
+    """Plain http:// only to this machine unless `insecure: true`: personal data and
+    credentials would cross the network readable by anyone on the way."""
+    out = []
+    parts = urlsplit(pc.url)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https"):
+        out.append(
+            Problem(
+                where.where("url") if "url" in where else pc.origin,
+                f"providers.{pc.name}.url must start with https:// (or http:// for this machine)",
+            )
+        )
+    elif (
+        parts.scheme == "http"
+        and not host.startswith(_LOOPBACK)
+        and not pc.settings.get("insecure")
+    ):
+        out.append(
+            Problem(
+                where.where("url") if "url" in where else pc.origin,
+                f"providers.{pc.name}.url uses plain http:// to {host}: credentials and personal data would travel "
+                "unencrypted; use https://, or set insecure: true on the provider if the network is trusted",
+            )
+        )
+    if pc.ca_bundle and not Path(pc.ca_bundle).is_file():
+        out.append(
+            Problem(
+                where.where("ca_bundle"),
+                f"providers.{pc.name}.ca_bundle: no such file {pc.ca_bundle}",
+            )
+        )
+    return out
+
+
 def find_config(directory: Path, config: Path | None) -> Path:
     path = config if config is not None else directory / CONFIG_NAME
     if not path.is_absolute():
@@ -172,10 +213,16 @@ def load_project(
             concurrency=int(p.get("concurrency", 8)),
             rate_limit=float(p["rate_limit"]) if p.get("rate_limit") else None,
             timeout=float(p.get("timeout", 30)),
+            connect_timeout=float(p.get("connect_timeout", 10)),
+            ca_bundle=str(root / p["ca_bundle"]) if p.get("ca_bundle") else None,
             retries=int(p.get("retries", 5)),
             endpoints=dict(p.get("endpoints") or {}),
             origin=raw["providers"].where(pname),
         )
+    for pname, pc in providers.items():
+        problems += _transport_problems(pc, raw["providers"][pname], root)
+    if problems:
+        raise ConfigError("\n".join(str(p) for p in problems))
     st = resolved.get("state") or {"backend": "sqlite"}
     state = StateConfig(
         backend=st.get("backend", "sqlite"),

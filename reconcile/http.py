@@ -93,7 +93,8 @@ class VendorClient:
         self.http = httpx.Client(
             base_url=config.url,
             headers=dict(headers),
-            timeout=httpx.Timeout(config.timeout),
+            timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
+            verify=config.ca_bundle or True,
             limits=httpx.Limits(max_connections=conns, max_keepalive_connections=conns),
             transport=transport,
             follow_redirects=False,

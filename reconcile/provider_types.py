@@ -25,6 +25,19 @@ COMMON: Mapping[str, Mapping[str, Any]] = {
     "rate_limit": {"type": ["number", "null"], "minimum": 0, "description": "requests per second"},
     "timeout": {"type": "number", "exclusiveMinimum": 0, "description": "seconds per request"},
     "retries": {"type": "integer", "minimum": 0, "maximum": 20},
+    "connect_timeout": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "description": "seconds to connect (default 10)",
+    },
+    "insecure": {
+        "type": "boolean",
+        "description": "allow plain http:// to a host other than this machine",
+    },
+    "ca_bundle": {
+        "type": "string",
+        "description": "a PEM file of certificate authorities to trust (a company proxy's)",
+    },
 }
 
 _STRING = {"type": "string"}

@@ -16,7 +16,7 @@ manifests: ["m/*.yaml"]
 providers:
   cio:
     type: ciopulse
-    url: "${CIO_URL:-http://fallback/api/v5}"
+    url: "${CIO_URL:-https://fallback/api/v5}"
     portal_code: "P$$1"
     api_key: "${CIO_KEY}"
 """
@@ -26,15 +26,15 @@ def test_references_defaults_and_dollar_escapes(tmp_path: Path) -> None:
     (tmp_path / "reconcile.yaml").write_text(CONFIG)
     p = load_project(tmp_path, env={"CIO_KEY": "k" * 40})
     cio = p.providers["cio"]
-    assert cio.url == "http://fallback/api/v5"
+    assert cio.url == "https://fallback/api/v5"
     assert cio.settings["portal_code"] == "P$1"
     assert cio.settings["api_key"] == "k" * 40
-    p = load_project(tmp_path, env={"CIO_KEY": "k", "CIO_URL": "http://real/api/v5"})
-    assert p.providers["cio"].url == "http://real/api/v5"
+    p = load_project(tmp_path, env={"CIO_KEY": "k", "CIO_URL": "https://real/api/v5"})
+    assert p.providers["cio"].url == "https://real/api/v5"
     # An empty variable counts as unset, so the default applies.
     assert (
         load_project(tmp_path, env={"CIO_KEY": "k", "CIO_URL": ""}).providers["cio"].url
-        == "http://fallback/api/v5"
+        == "https://fallback/api/v5"
     )
 
 

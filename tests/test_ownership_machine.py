@@ -32,7 +32,7 @@ version: 1
 manifests: ["m/*.yaml"]
 policy: {max_delete_percent: 100}
 providers:
-  dialler: {type: jtel, url: "http://sandbox/jtel/rest/v1.0", client_id: "1000", token: "${T:-sandbox-jtel-token}", retries: 0}
+  dialler: {type: jtel, url: "http://sandbox/jtel/rest/v1.0", client_id: "1000", token: "${T:-sandbox-jtel-token}", retries: 0, insecure: true}
 """
 
 

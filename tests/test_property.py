@@ -45,7 +45,7 @@ CONFIG = """\
 version: 1
 manifests: ["m.yaml"]
 providers:
-  cio: {type: ciopulse, url: "http://sandbox/ciopulse/api/v5", portal_code: SANDBOX, api_key: "${K:-sandbox000000000000000000000000000000000}", retries: 0}
+  cio: {type: ciopulse, url: "http://sandbox/ciopulse/api/v5", portal_code: SANDBOX, api_key: "${K:-sandbox000000000000000000000000000000000}", retries: 0, insecure: true}
 """
 
 
@@ -126,7 +126,7 @@ JTEL_CONFIG = """\
 version: 1
 manifests: ["m.yaml"]
 providers:
-  d: {type: jtel, url: "http://sandbox/jtel/rest/v1.0", client_id: "1000", token: "${T:-sandbox-jtel-token}", retries: 0}
+  d: {type: jtel, url: "http://sandbox/jtel/rest/v1.0", client_id: "1000", token: "${T:-sandbox-jtel-token}", retries: 0, insecure: true}
 """
 
 jtel_desired = st.dictionaries(

@@ -164,3 +164,19 @@ def test_the_lock_holder_names_the_ci_job() -> None:
     assert "pid " in gh and "@" in gh and not gh.startswith("unknown@")
     gl = whoami({"GITLAB_CI": "true", "CI_PIPELINE_ID": "7", "CI_JOB_NAME": "drift"})
     assert "GitLab pipeline 7 job drift" in gl
+
+
+def test_plain_http_to_another_host_needs_insecure(project: Project, sandbox: Sandbox) -> None:
+    text = (project.root / "reconcile.yaml").read_text()
+    (project.root / "reconcile.yaml").write_text(
+        text.replace(f"{sandbox.url}/ciopulse/api/v5", "http://cio.example.com/api/v5")
+    )
+    project.manifest(cio_manifest(1))
+    r = project.run("validate")
+    assert r.code == 1 and "reconcile.yaml:8:" in r.err
+    assert "plain http:// to cio.example.com" in r.err and "insecure: true" in r.err
+    project.write_config(cio="ca_bundle: certs/proxy.pem")
+    r = project.run("validate")
+    assert r.code == 1 and "providers.cio.ca_bundle: no such file" in r.err
+    project.write("certs/proxy.pem", "not checked until a request is made\n")
+    assert project.run("validate").code == 0
