@@ -212,3 +212,23 @@ def test_a_wrong_token_is_an_auth_error_naming_the_setting(
     assert r.code == 1
     assert "providers.onecontact.token" in r.text
     assert "WRONG" not in r.text
+
+
+def test_the_example_project_runs_unchanged_against_the_sandbox(
+    tmp_path: Any, sandbox: Sandbox
+) -> None:
+    import shutil
+    from pathlib import Path
+
+    example = Path(__file__).parent.parent / "examples" / "nubitalk"
+    root = tmp_path / "example"
+    shutil.copytree(example, root)
+    env = {"NUBITALK_URL": f"{sandbox.url}/nubitalk/standard/api/v1"}
+    example_project = Project.__new__(Project)  # its own reconcile.yaml, unchanged
+    example_project.root, example_project.url = root, sandbox.url
+    run = example_project.run
+    assert run("validate").code == 0
+    applied = run("apply", "--auto-approve", env=env)
+    assert applied.code == 0, applied.text
+    assert len(contacts(sandbox)) == 2 and len(contacts(sandbox, 485)) == 1
+    assert run("plan", "--detailed-exitcode", env=env).code == 0
