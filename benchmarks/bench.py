@@ -234,6 +234,56 @@ def jtel_noop(args: argparse.Namespace) -> dict[str, Any]:
         sb.stop()
 
 
+def nubitalk_noop(args: argparse.Namespace) -> dict[str, Any]:
+    """100,000 Nubitalk contacts known to state only (pushed as a `state pull` backup, as
+    after a restore): the no-op plan must send no request at all."""
+    sb = SandboxProcess()
+    n = args.records
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp)
+            extra = (
+                "  onecontact:\n    type: nubitalk\n"
+                f"    url: {sb.url}/nubitalk/standard/api/v1\n"
+                "    token: ${NUBITALK_TOKEN:-SANDBOXNUBITALKTOKEN00000000}\n"
+            )
+            (project / "reconcile.yaml").write_text(config(sb.url, extra))
+            (project / "manifests").mkdir()
+            head = ("kind: nubitalk/contacts\nprovider: onecontact\nservice: 486\n"
+                    "required: [Address, Priority, AgentID]\nmetadata: {Amount: int, VIP: boolean}\nitems:\n")  # fmt: skip
+            fields = [
+                {"Address": f"+49301{i:07d}", "Priority": 1, "AgentID": 7,
+                 "Metadata": {"Amount": i, "VIP": i % 2 == 0}}
+                for i in range(n)
+            ]  # fmt: skip
+            (project / "manifests" / "contacts.yaml").write_text(
+                head + "".join(f"  - {json.dumps(f)}\n" for f in fields)
+            )
+            ident = "onecontact/nubitalk/contacts/486"
+            doc = {
+                "format": "reconcile-state", "format_version": 1, "lineage": "bench", "serial": 1,
+                "resources": [
+                    {"address": f"onecontact/contacts/486/{f['Address']}", "provider": "onecontact",
+                     "kind": "nubitalk/contacts", "scope": "486", "key": f["Address"], "remote_id": str(1001 + i),
+                     "fields": f, "status": "ok", "collection": ident}
+                    for i, f in enumerate(fields)
+                ],
+                "collections": [],
+            }  # fmt: skip
+            (project / "backup.json").write_text(json.dumps(doc))
+            wall, rss, rc, tail = run(project, "state", "push", str(project / "backup.json"))
+            assert rc == 0, tail
+            push = {"wall_s": round(wall, 2), "peak_rss_mb": round(rss, 1)}
+            sb.admin("POST", "/stats/reset")
+            wall, rss, rc, tail = run(project, "plan", "--detailed-exitcode")
+            assert rc == 0, tail
+            reqs = sb.requests()
+            return {"benchmark": "nubitalk-noop", "records": n, "wall_s": round(wall, 2),
+                    "peak_rss_mb": round(rss, 1), "requests": reqs["total"], "setup_state_push": push}  # fmt: skip
+    finally:
+        sb.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -249,8 +299,11 @@ def main() -> None:
     p = sub.add_parser("jtel-noop")
     p.add_argument("--records", type=int, default=50_000)
     p.add_argument("--campaigns", type=int, default=5)
+    p = sub.add_parser("nubitalk-noop")
+    p.add_argument("--records", type=int, default=100_000)
     args = ap.parse_args()
-    fn = {"noop-plan": noop_plan, "apply": apply_bench, "jtel-noop": jtel_noop}[args.cmd]
+    fn = {"noop-plan": noop_plan, "apply": apply_bench, "jtel-noop": jtel_noop,
+          "nubitalk-noop": nubitalk_noop}[args.cmd]  # fmt: skip
     result = fn(args)
     result["cpu_count"] = os.cpu_count()
     result["python"] = sys.version.split()[0]

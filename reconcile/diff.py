@@ -103,7 +103,10 @@ def plan_collection(
         known = state.get(d.key)
         have = live.get(d.key)
         if have is None:
-            change(Action.CREATE, d.key, None, field_changes(plain, {}), after, origin=d.origin)
+            created = field_changes(plain, {})
+            if spec.refine_changes is not None:
+                created = spec.refine_changes(created)
+            change(Action.CREATE, d.key, None, created, after, origin=d.origin)
             for name, want in toggles.items():
                 if want:
                     change(
@@ -116,6 +119,8 @@ def plan_collection(
                     )
             continue
         diffs = field_changes(plain, have.fields)
+        if diffs and spec.refine_changes is not None:
+            diffs = spec.refine_changes(diffs)
         if known is None or known.status is not Status.OK:
             change(Action.ADOPT, d.key, have.remote_id, diffs, after, have, d.origin)
         elif diffs:

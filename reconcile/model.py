@@ -95,7 +95,9 @@ def address_matches(address: str, target: str) -> bool:
 
 def fingerprint(fields: Mapping[str, JSON]) -> str:
     """A short stable hash of a record's fields, to tell whether it moved since a plan."""
-    raw = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    # Any Mapping (state hands out lazily decoded ones) hashes as the dict it stands for.
+    plain = fields if isinstance(fields, dict) else dict(fields)
+    raw = json.dumps(plain, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.blake2b(raw.encode(), digest_size=10).hexdigest()
 
 

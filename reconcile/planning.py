@@ -28,7 +28,7 @@ from reconcile.model import (
     Status,
     address_matches,
 )
-from reconcile.providers.base import ReadResult
+from reconcile.providers.base import Provider, ReadResult
 from reconcile.safety import over_threshold, prevent_destroy
 
 if TYPE_CHECKING:
@@ -45,14 +45,16 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
     unobservable: list[str] = []
     guards: list[Guard] = []
     for r in refreshed:
-        live = _live_or_state(r)
+        prov = engine.provider(r.coll.provider)
+        live = _live_or_state(r, prov)
         if r.live is None:
             unobservable.append(r.coll.prefix)
+            warnings += _blind_notes(r, prov, serial)
         cp = plan_collection(r.coll, r.spec, live.records, r.state, r.identity)
         coll_changes = _moves(r) + list(cp.changes)
         blocked = _duplicates(r, live, lineage, errors, warnings)
         coll_changes = [c for c in coll_changes if c.key not in blocked]
-        for p in engine.provider(r.coll.provider).check_plan(r.coll, live, coll_changes):
+        for p in prov.check_plan(r.coll, live, coll_changes):
             errors.append(str(p))
             blocked.add(p.where)
         coll_changes = [c for c in coll_changes if c.address not in blocked]
@@ -64,7 +66,7 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
         if message:
             guards.append(Guard(r.coll.prefix, message))
         if r.live is None:
-            coll_changes = _hold_uncertain(r, coll_changes, warnings)
+            coll_changes = _hold_uncertain(r, prov, coll_changes, warnings)
         if r.coll.orphaned and r.state:
             fate = "forgotten (prune: none)" if r.coll.prune is Prune.NONE else "deleted"
             warnings.append(
@@ -92,17 +94,43 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
     )
 
 
-def _live_or_state(r: Refreshed) -> ReadResult:
+def _live_or_state(r: Refreshed, prov: Provider) -> ReadResult:
     if r.live is not None:
         return r.live
-    # No read API: what state last applied stands in for the vendor.
-    return ReadResult(
-        {
-            k: Live(k, e.remote_id or "", e.fields)
-            for k, e in r.state.items()
-            if e.status is Status.OK
-        }
+    # No read API: what state last applied stands in for the vendor. A record whose last
+    # write is uncertain but may be resent (the provider says) has unknown values there.
+    records = {}
+    for k, e in r.state.items():
+        if e.status is Status.OK:
+            records[k] = Live(k, e.remote_id or "", e.fields)
+        elif e.remote_id is not None and prov.retry_uncertain(r.coll, e.remote_id):
+            records[k] = Live(k, e.remote_id, {})
+    return ReadResult(records)
+
+
+def _blind_notes(r: Refreshed, prov: Provider, serial: int) -> list[str]:
+    """What a plan against state alone must say: records whose vendor values are unknown,
+    and a new state that remembers nothing of a collection with items."""
+    notes = []
+    declared = {d.key for d in r.coll.items}
+    unknown = sorted(
+        e.address
+        for k, e in r.state.items()
+        if k in declared and e.status is Status.OK and not e.fields
     )
+    if unknown:
+        notes.append(
+            f"{r.coll.prefix}: {len(unknown)} imported record(s) ({', '.join(unknown[:3])}{', ...' if len(unknown) > 3 else ''}) "
+            f"have unknown values at the vendor ({r.coll.provider} cannot be read): each gets one update with every declared field"
+        )
+    if r.coll.items and not r.state and serial == 0:
+        notes.append(
+            f"{r.coll.prefix}: this state is new and remembers no record of this collection, and {r.coll.provider} "
+            f"cannot be read: all {len(r.coll.items)} item(s) are planned as creates. If they exist at the vendor "
+            "already (a lost or different state file), do not apply: restore the state with `reconcile state push "
+            "BACKUP.json`, or adopt them with `reconcile import --from-csv FILE`"
+        )
+    return notes
 
 
 def _moves(r: Refreshed) -> list[Change]:
@@ -162,17 +190,29 @@ def _one_owner(engine: Engine, changes: list[Change], errors: list[str]) -> list
     return kept
 
 
-def _hold_uncertain(r: Refreshed, changes: list[Change], warnings: list[str]) -> list[Change]:
+def _hold_uncertain(
+    r: Refreshed, prov: Provider, changes: list[Change], warnings: list[str]
+) -> list[Change]:
     """No read API: an uncertain write cannot be looked up, and planning it again could
-    double it. Hold it back and say exactly how to settle it."""
+    double it. Hold it back and say exactly how to settle it, unless the provider says
+    a resend is safe (then say how to settle a resend the vendor refuses)."""
+    declared = {d.key for d in r.coll.items}
     for e in r.state.values():
         if e.status is not Status.UNCERTAIN:
+            continue
+        if prov.retry_uncertain(r.coll, e.remote_id) and (e.remote_id or e.key in declared):
+            if e.remote_id is None:
+                warnings.append(
+                    f"{e.address}: the last create's answer was lost; it is sent again, which cannot double the "
+                    "contact here. If the vendor refuses it (its answer to a duplicate), the contact exists: find "
+                    f"its id at the vendor and run: reconcile import '{e.address}' CONTACT_ID"
+                )
             continue
         changes = [c for c in changes if c.address != e.address or c.action is Action.MOVE]
         warnings.append(
             f"{e.address}: the last write's outcome is unknown and {r.coll.provider} cannot be read; check it at "
             f"the vendor, then run: reconcile import '{e.address}' REMOTE_ID (or reconcile state rm '{e.address}' "
-            "if it does not exist there); it is left out of this plan until then"
+            "if it does not exist there, to send it again); it is left out of this plan until then"
         )
     return changes
 

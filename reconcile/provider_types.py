@@ -92,7 +92,45 @@ TYPES: dict[str, ProviderType] = {
                 "history",
             ),
         ),
-        ProviderType("nubitalk", ("url", "token"), {"token": _STRING}),
+        ProviderType(
+            "nubitalk",
+            ("url", "token"),
+            {
+                "token": _STRING,
+                # What the vendor's page leaves open (README, vendor assumptions).
+                "update": {
+                    "enum": ["partial", "full"],
+                    "default": "partial",
+                    "description": "PUT only the changed fields, or every managed field",
+                },
+                "numeric_form": {
+                    "enum": ["string", "number"],
+                    "default": "string",
+                    "description": "Priority and AgentID as digit strings or JSON numbers",
+                },
+                "metadata_type_form": {
+                    "enum": ["code", "name"],
+                    "default": "code",
+                    "description": 'metadata Type as the code ("231") or the name ("string")',
+                },
+                "metadata_value_form": {
+                    "enum": ["string", "native"],
+                    "default": "string",
+                    "description": "metadata Value always a string, or JSON numbers and booleans",
+                },
+                "address_form": {
+                    "enum": ["as_written", "digits"],
+                    "default": "as_written",
+                    "description": 'Address as written, or digits only (no "+")',
+                },
+                "delete_answer": {
+                    "enum": ["envelope_or_empty", "envelope"],
+                    "default": "envelope_or_empty",
+                    "description": "whether an empty 2xx answer to DELETE counts as success",
+                },
+            },
+            ("create", "update", "delete"),
+        ),
         ProviderType(
             "ucontact", ("url", "user", "password"), {"user": _STRING, "password": _STRING}
         ),

@@ -19,8 +19,14 @@ _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 @click.command("import")
-@click.argument("address")
-@click.argument("remote_id")
+@click.argument("address", required=False)
+@click.argument("remote_id", required=False)
+@click.option(
+    "--from-csv",
+    "from_csv",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Import many: a CSV file of address,contact_id rows (all checked first, one transaction).",
+)
 @click.option(
     "--force",
     is_flag=True,
@@ -28,8 +34,29 @@ _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 )
 @lock_timeout_option
 @pass_ctx
-def import_(ctx: Context, address: str, remote_id: str, force: bool, lock_timeout: float) -> int:
+def import_(
+    ctx: Context,
+    address: str | None,
+    remote_id: str | None,
+    from_csv: Path | None,
+    force: bool,
+    lock_timeout: float,
+) -> int:
     """Adopt an existing vendor record: record REMOTE_ID in state as ADDRESS."""
+    if from_csv is not None:
+        if address or remote_id:
+            raise UsageError("give either ADDRESS REMOTE_ID or --from-csv FILE, not both")
+        from reconcile.importing import import_many, read_rows
+
+        rows = read_rows(from_csv, str(from_csv))
+        with ctx.engine() as engine, engine.store.lock("import", timeout=lock_timeout):
+            entries, warnings = import_many(engine, rows, force=force)
+        for w in warnings:
+            echo(f"Warning: {w}", err=True)
+        echo(f"Imported {len(entries)} record(s) from {from_csv}.")
+        return 0
+    if not address or not remote_id:
+        raise UsageError("give ADDRESS and REMOTE_ID (or --from-csv FILE)")
     with ctx.engine() as engine, engine.store.lock("import", timeout=lock_timeout):
         entry, warnings = engine.import_record(address, remote_id, force=force)
     for w in warnings:
@@ -205,6 +232,37 @@ def state_mv(ctx: Context, src: str, dst: str) -> int:
         )  # fmt: skip
         engine.remember(refreshed)
     echo(f"Moved {src} -> {dst}.")
+    return 0
+
+
+@state.command("pull")
+@pass_ctx
+def state_pull(ctx: Context) -> int:
+    """Print the whole state as versioned JSON (a backup: `state pull > backup.json`)."""
+    from reconcile.state.backup import pull
+
+    with ctx.store() as store:
+        sys.stdout.write(json.dumps(pull(store), indent=1, ensure_ascii=False) + "\n")
+    return 0
+
+
+@state.command("push")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace records of another lineage or a newer serial.")
+@pass_ctx
+def state_push(ctx: Context, file: Path, force: bool) -> int:
+    """Restore a `state pull` backup into this state (an empty one, unless --force)."""
+    from reconcile.state.backup import push
+
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{file}: cannot read a state document: {exc}") from exc
+    with ctx.store() as store, store.lock("state push"):
+        count, notes = push(store, doc, str(file), force=force)
+    for n in notes:
+        echo(f"Warning: {n}", err=True)
+    echo(f"Restored {count} record(s) from {file}.")
     return 0
 
 

@@ -200,8 +200,15 @@ def _show_result(result: ApplyResult, p: Plan) -> None:
 @format_option
 @target_option
 @show_values_option
+@click.option(
+    "--fail-on-unobservable",
+    is_flag=True,
+    help="Exit 2 also when a collection cannot be observed (a vendor with no read API).",
+)
 @pass_ctx
-def drift(ctx: Context, fmt: str, targets: tuple[str, ...], show_values: bool) -> int:
+def drift(
+    ctx: Context, fmt: str, targets: tuple[str, ...], show_values: bool, fail_on_unobservable: bool
+) -> int:
     """Report what changed behind reconcile's back; exit 2 when anything drifted."""
     with ctx.engine() as engine:
         report = engine.drift(targets)
@@ -212,7 +219,7 @@ def drift(ctx: Context, fmt: str, targets: tuple[str, ...], show_values: bool) -
         echo(drift_markdown(report, show_values, lineage), nl=False)
     else:
         echo(drift_text(report, ctx.color))
-    return 2 if report.drift else 0
+    return 2 if report.drift or (fail_on_unobservable and report.unobservable) else 0
 
 
 COMMANDS = [validate, plan, apply, drift]

@@ -15,6 +15,14 @@ from reconcile.model import Action
 
 ItemCheck = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
 CollectionCheck = Callable[[Sequence[Mapping[str, Any]]], list[tuple[int, str, str]]]
+# Checks that need the document's own settings (declared types, required fields):
+# (document options, items) -> (item index, path inside the item, message).
+DocumentCheck = Callable[
+    [Mapping[str, Any], Sequence[Mapping[str, Any]]], list[tuple[int, tuple[str, ...], str]]
+]
+# The path to an item's key, from the document's options (a collection may choose its key).
+KeyPath = Callable[[Mapping[str, Any]], tuple[str, ...]]
+FieldRefiner = Callable[[list[Any]], list[Any]]
 
 
 def _no_item_check(item: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -22,6 +30,12 @@ def _no_item_check(item: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _no_collection_check(items: Sequence[Mapping[str, Any]]) -> list[tuple[int, str, str]]:
+    return []
+
+
+def _no_document_check(
+    options: Mapping[str, Any], items: Sequence[Mapping[str, Any]]
+) -> list[tuple[int, tuple[str, ...], str]]:
     return []
 
 
@@ -45,6 +59,14 @@ class KindSpec:
     dialable_unless: str | None = None
     check_item: ItemCheck = _no_item_check
     check_collection: CollectionCheck = _no_collection_check
+    # Settings a document of this kind may carry beside kind/provider/items (JSON Schema
+    # properties), checks that read them, and where the key is when the document says.
+    options_schema: Mapping[str, Any] = field(default_factory=dict)
+    check_document: DocumentCheck = _no_document_check
+    key_path: KeyPath | None = None
+    key_in_fields: bool = False  # the key is also a field sent to the vendor
+    # Field changes made finer for display and partial writes (a map as one change per entry).
+    refine_changes: FieldRefiner | None = None
 
     @property
     def provider_type(self) -> str:
@@ -99,4 +121,4 @@ def _load_builtin() -> None:
     if _loaded:
         return
     _loaded = True
-    from reconcile.kinds import ciopulse, jtel  # noqa: F401
+    from reconcile.kinds import ciopulse, jtel, nubitalk  # noqa: F401

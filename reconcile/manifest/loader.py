@@ -20,7 +20,7 @@ import fastjsonschema
 from reconcile import kinds
 from reconcile.config import Project
 from reconcile.errors import ManifestError, Problem
-from reconcile.manifest.located import LocatedDict, LocatedList, load_documents
+from reconcile.manifest.located import LocatedDict, LocatedList, load_documents, where_of
 from reconcile.manifest.schemas import envelope_schema, schema_problems, suggest
 from reconcile.model import Collection, Desired, Prune
 
@@ -207,7 +207,9 @@ def _load_document(
     check = _fast_item_check(spec.name)
     desired: list[Desired] = []
     plain_items: list[Mapping[str, Any]] = []
+    item_places: list[tuple[int, Any]] = []  # (index in items, the item), as plain_items
     keys: dict[str, str] = {}
+    key_at = spec.key_path(doc) if spec.key_path else (spec.key_field,)
     for i, item in enumerate(items):
         where = items.where(i)
         try:
@@ -223,12 +225,21 @@ def _load_document(
                     f"items[{i}].{fld}: {message}",
                 )
             )
-        key = item[spec.key_field]
-        if isinstance(key, str) and not key.isprintable():
+        key = _dig(item, key_at)
+        if key is None or key == "":
             problems.append(
                 Problem(
-                    located.where(spec.key_field) if located else where,
-                    f"items[{i}].{spec.key_field}: {key!r} holds a line break or control character; "
+                    where, f"items[{i}]: {'.'.join(key_at)} is missing: it is this collection's key"
+                )
+            )
+            continue
+        if not isinstance(key, str):
+            key = str(key)
+        if not key.isprintable():
+            problems.append(
+                Problem(
+                    located.where(spec.key_field) if located and spec.key_field in item else where,
+                    f"items[{i}].{'.'.join(key_at)}: {key!r} holds a line break or control character; "
                     "keys are single-line printable text (they end up in addresses, plans and logs)",
                 )
             )
@@ -237,17 +248,28 @@ def _load_document(
             problems.append(
                 Problem(
                     where,
-                    f"items[{i}]: {spec.key_field} {key!r} is declared twice in this collection (first at {keys[key]})",
+                    f"items[{i}]: {'.'.join(key_at)} {key!r} is declared twice in this collection (first at {keys[key]})",
                 )
             )
             continue
         keys[key] = where
-        fields = {k: v for k, v in item.items() if k != spec.key_field}
+        if spec.key_in_fields:
+            fields = dict(item)
+        else:
+            fields = {k: v for k, v in item.items() if k != spec.key_field}
         desired.append(Desired(key=key, fields=fields, origin=where))
         plain_items.append(item)
+        item_places.append((i, item))
     for i, fld, message in spec.check_collection(plain_items):
         d = desired[i]
         problems.append(Problem(d.origin, f"{spec.key_field} {d.key!r}: {fld}: {message}"))
+    for i, at, message in spec.check_document(doc, plain_items):
+        if i < 0:
+            problems.append(Problem(where_of(doc, at, doc.where()), message))
+            continue
+        n, item = item_places[i]
+        dotted = ".".join((f"items[{n}]", *at))
+        problems.append(Problem(where_of(item, at, items.where(n)), f"{dotted}: {message}"))
 
     scope_raw = doc.get(spec.scope_field) if spec.scope_field else None
     scope_ref = (
@@ -428,3 +450,12 @@ def _cell(cell: str, types: tuple[str, ...]) -> Any:
         except ValueError:
             pass
     return cell
+
+
+def _dig(item: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = item
+    for part in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value

@@ -109,6 +109,7 @@ def envelope_schema(spec: kinds.KindSpec, *, with_items: bool = True) -> dict[st
         if with_items
         else {"type": "array"},
     }
+    props.update(spec.options_schema)
     required = ["kind", "provider"]
     if spec.scope_field:
         props[spec.scope_field] = dict(spec.scope_schema or {"type": ["string", "integer"]})

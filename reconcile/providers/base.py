@@ -93,6 +93,15 @@ class Provider(abc.ABC):
         """Problems the vendor would refuse, found before anything is sent."""
         return []
 
+    def retry_uncertain(self, coll: Collection, remote_id: str | None) -> bool:
+        """With no read API: may a write whose outcome is unknown simply be sent again?
+        (No by default: the plan holds it back with an import hint.)"""
+        return False
+
+    def check_remote_id(self, remote_id: str) -> str | None:
+        """Why `remote_id` cannot be one of this vendor's ids (for `reconcile import`), or None."""
+        return None
+
     def fetch_one(self, coll: Collection, scope_id: str | None, remote_id: str) -> Live | None:
         """One live record by its remote id, for `reconcile import`."""
         for rec in self.read(coll, scope_id).records.values():

@@ -19,7 +19,8 @@ def _cell(v: Any) -> str:
 
 def _shown(kind: str, name: str, v: Any, key: str, show: bool) -> str:
     spec = kinds.get(kind)
-    if not show and spec is not None and name in spec.personal_fields:
+    # `Metadata.Score` is masked when `Metadata` is personal.
+    if not show and spec is not None and name.split(".", 1)[0] in spec.personal_fields:
         return _cell(mask(v, key))
     return _cell(v)
 
@@ -89,6 +90,10 @@ def drift_markdown(report: DriftReport, show_values: bool = False, key: str = ""
     if report.drift:
         out.append(
             f"**{s['changed_outside']}** changed outside, **{s['pending']}** pending, **{s['unmanaged']}** unmanaged."
+        )
+    elif report.unobservable:
+        out.append(
+            f"Nothing drifted where reconcile can look; **{len(report.unobservable)}** collection(s) unobservable."
         )
     else:
         out.append("No drift.")

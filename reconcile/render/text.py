@@ -125,6 +125,11 @@ def drift_text(report: DriftReport, color: bool) -> str:
         lines.append(
             f"Drift: {s['changed_outside']} changed outside, {s['pending']} pending, {s['unmanaged']} unmanaged."
         )
+    elif report.unobservable:
+        lines.append(
+            f"Nothing drifted where reconcile can look, but {len(report.unobservable)} collection(s) "
+            "cannot be observed (above): their drift is unknown."
+        )
     else:
         lines.append("No drift: every readable vendor holds what was last applied and declared.")
     return "\n".join(lines)

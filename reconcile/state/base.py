@@ -168,6 +168,16 @@ class StateStore(abc.ABC):
         """Forget one entry; bumps the serial. False if it was not there."""
 
     @abc.abstractmethod
+    def restore(
+        self,
+        entries: list[StateEntry],
+        collections: list[KnownCollection],
+        lineage: str,
+        serial: int,
+    ) -> None:
+        """Replace the whole store's content with a backup's, in one transaction."""
+
+    @abc.abstractmethod
     def record_many(self, puts: list[StateEntry], removes: list[str]) -> None:
         """Record and forget many entries in one transaction (adopts and forgets: no vendor call)."""
 
@@ -518,18 +528,21 @@ class SqlStore(StateStore):
         if not collections:
             return
         with self._tx() as cur:
-            for c in collections:
-                cur.execute(
-                    self._q(
-                        "INSERT INTO collections (identity, provider, kind, scope, scope_id, scope_ref, prune, "
-                        "prevent_destroy, origin, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                        "ON CONFLICT (identity) DO UPDATE SET scope = excluded.scope, scope_id = excluded.scope_id, "
-                        "scope_ref = excluded.scope_ref, prune = excluded.prune, prevent_destroy = excluded.prevent_destroy, "
-                        "origin = excluded.origin, updated_at = excluded.updated_at"
-                    ),
-                    (c.identity, c.provider, c.kind, c.scope, c.scope_id, dumps(c.scope_ref), c.prune,
-                     int(c.prevent_destroy), c.origin, now()),
-                )  # fmt: skip
+            self._remember(cur, collections)
+
+    def _remember(self, cur: Any, collections: list[KnownCollection]) -> None:
+        for c in collections:
+            cur.execute(
+                self._q(
+                    "INSERT INTO collections (identity, provider, kind, scope, scope_id, scope_ref, prune, "
+                    "prevent_destroy, origin, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (identity) DO UPDATE SET scope = excluded.scope, scope_id = excluded.scope_id, "
+                    "scope_ref = excluded.scope_ref, prune = excluded.prune, prevent_destroy = excluded.prevent_destroy, "
+                    "origin = excluded.origin, updated_at = excluded.updated_at"
+                ),
+                (c.identity, c.provider, c.kind, c.scope, c.scope_id, dumps(c.scope_ref), c.prune,
+                 int(c.prevent_destroy), c.origin, now()),
+            )  # fmt: skip
 
     def journal(self, limit: int = 50) -> list[dict[str, Any]]:
         with self._tx() as cur:
@@ -578,6 +591,24 @@ class SqlStore(StateStore):
             for address in removes:
                 cur.execute(self._q("DELETE FROM resources WHERE address = ?"), (address,))
             self._bump(cur)
+
+    def restore(
+        self,
+        entries: list[StateEntry],
+        collections: list[KnownCollection],
+        lineage: str,
+        serial: int,
+    ) -> None:
+        """Replace every record and collection, the lineage and the serial, in one
+        transaction (`reconcile state push`); the journal is kept."""
+        with self._tx() as cur:
+            cur.execute("DELETE FROM resources")
+            cur.execute("DELETE FROM collections")
+            for e in entries:
+                self._upsert(cur, e)
+            cur.execute(self._q("UPDATE meta SET value = ? WHERE key = ?"), (lineage, "lineage"))
+            cur.execute(self._q("UPDATE meta SET value = ? WHERE key = ?"), (str(serial), "serial"))
+            self._remember(cur, collections)
 
     def begin_write(self, change: Change, previous: StateEntry | None) -> int:
         with self._tx() as cur:
