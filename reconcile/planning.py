@@ -56,6 +56,10 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
             errors.append(str(p))
             blocked.add(p.where)
         coll_changes = [c for c in coll_changes if c.address not in blocked]
+        coll_changes, notes = engine.provider(r.coll.provider).shape_plan(
+            r.coll, coll_changes, r.state
+        )
+        warnings += notes
         coll_changes = _one_owner(engine, coll_changes, errors)
         coll_changes, problems = prevent_destroy(r.coll, coll_changes)
         errors += [str(p) for p in problems]
@@ -64,7 +68,7 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
         if message:
             guards.append(Guard(r.coll.prefix, message))
         if r.live is None:
-            coll_changes = _hold_uncertain(r, coll_changes, warnings)
+            coll_changes = _hold_uncertain(engine, r, coll_changes, warnings)
         if r.coll.orphaned and r.state:
             fate = "forgotten (prune: none)" if r.coll.prune is Prune.NONE else "deleted"
             warnings.append(
@@ -160,17 +164,28 @@ def _one_owner(engine: Engine, changes: list[Change], errors: list[str]) -> list
     return kept
 
 
-def _hold_uncertain(r: Refreshed, changes: list[Change], warnings: list[str]) -> list[Change]:
+def _hold_uncertain(
+    engine: Engine, r: Refreshed, changes: list[Change], warnings: list[str]
+) -> list[Change]:
     """No read API: an uncertain write cannot be looked up, and planning it again could
-    double it. Hold it back and say exactly how to settle it."""
-    for e in r.state.values():
-        if e.status is not Status.UNCERTAIN:
-            continue
-        changes = [c for c in changes if c.address != e.address or c.action is Action.MOVE]
+    double it. Hold it back and say exactly how to settle it, unless the kind says a
+    second copy is harmless (a blacklist entry): then it is sent again."""
+    uncertain = [e for e in r.state.values() if e.status is Status.UNCERTAIN]
+    if not uncertain:
+        return changes
+    if r.spec.resend_uncertain:
         warnings.append(
-            f"{e.address}: the last write's outcome is unknown and {r.coll.provider} cannot be read; check it at "
-            f"the vendor, then run: reconcile import '{e.address}' REMOTE_ID (or reconcile state rm '{e.address}' "
-            "if it does not exist there); it is left out of this plan until then"
+            f"{r.coll.prefix}: {len(uncertain)} entr{'ies' if len(uncertain) != 1 else 'y'} whose upload's "
+            "outcome is unknown are sent again (a second copy is harmless, a missing one is not)"
+        )
+        return changes
+    held = {e.address for e in uncertain}
+    changes = [c for c in changes if c.address not in held or c.action is Action.MOVE]
+    prov = engine.provider(r.coll.provider)
+    for e in uncertain:
+        warnings.append(
+            f"{e.address}: the last write's outcome is unknown and {r.coll.provider} cannot be read; "
+            f"{prov.settle_hint(e.address)}; it is left out of this plan until then"
         )
     return changes
 

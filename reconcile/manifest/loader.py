@@ -158,6 +158,8 @@ def _load_document(
     keys: dict[str, str] = {}
     for i, item in enumerate(items):
         where = items.where(i)
+        if spec.plain_items and isinstance(item, str | int) and not isinstance(item, bool):
+            item = {spec.key_field: str(item)}
         try:
             check(item)
         except fastjsonschema.JsonSchemaException:
@@ -171,7 +173,7 @@ def _load_document(
                     f"items[{i}].{fld}: {message}",
                 )
             )
-        key = item[spec.key_field]
+        key = item.get(spec.key_field, item.get(spec.key_default or spec.key_field))
         if key in keys:
             problems.append(
                 Problem(
@@ -188,12 +190,7 @@ def _load_document(
         d = desired[i]
         problems.append(Problem(d.origin, f"{spec.key_field} {d.key!r}: {fld}: {message}"))
 
-    scope_raw = doc.get(spec.scope_field) if spec.scope_field else None
-    scope_ref = (
-        dict(scope_raw)
-        if isinstance(scope_raw, Mapping)
-        else ({"value": scope_raw} if scope_raw is not None else {})
-    )
+    scope, scope_ref = spec.scope_of(doc)
     options = {
         k: v
         for k, v in doc.items()
@@ -209,10 +206,10 @@ def _load_document(
             spec.scope_field,
         }
     }
-    return Collection(
+    coll = Collection(
         provider=str(provider),
         kind=spec.name,
-        scope=spec.scope_display(scope_raw),
+        scope=scope,
         scope_ref=scope_ref,
         prune=Prune(doc.get("prune", "managed")),
         prevent_destroy=bool(doc.get("prevent_destroy", False)),
@@ -221,6 +218,9 @@ def _load_document(
         options=options,
         scope_origin=doc.where(spec.scope_field) if spec.scope_field else doc.where(),
     )
+    if spec.check_in_context is not None:
+        problems += spec.check_in_context(coll, project.providers[coll.provider].settings)
+    return coll
 
 
 def _items_from(

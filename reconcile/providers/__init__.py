@@ -17,6 +17,10 @@ def provider_class(type_name: str) -> type[Provider]:
         from reconcile.providers.jtel import JtelProvider
 
         return JtelProvider
+    if type_name == "ucontact":
+        from reconcile.providers.ucontact import UcontactProvider
+
+        return UcontactProvider
     raise NotImplementedError(f"provider type {type_name!r} is not implemented yet")
 
 
