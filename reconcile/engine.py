@@ -70,6 +70,7 @@ class Engine:
         self._providers_lock = threading.Lock()
         self._collections: list[Collection] | None = None
         self.last_refreshed: list[Refreshed] = []  # what the last plan or saved-plan check read
+        self.mask_personal = False  # mask numbers in errors (markdown output is read widely)
 
     def close(self) -> None:
         """Close every provider (ending vendor sessions), even when one of them fails."""

@@ -14,7 +14,13 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from reconcile.diff import plan_collection
-from reconcile.errors import ProviderError, StalePlanError, UnsafePlanError, UsageError
+from reconcile.errors import (
+    ManifestError,
+    ProviderError,
+    StalePlanError,
+    UnsafePlanError,
+    UsageError,
+)
 from reconcile.masking import mask
 from reconcile.model import (
     Action,
@@ -36,12 +42,13 @@ if TYPE_CHECKING:
 
 
 def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
+    lineage, _ = engine.store.lineage_serial()
+    warnings: list[str] = compliance_warnings(engine, lineage)
     refreshed = engine.refresh(targets)
     engine.last_refreshed = refreshed
     lineage, serial = engine.store.lineage_serial()
     changes: list[Change] = []
     errors: list[str] = []
-    warnings: list[str] = []
     unobservable: list[str] = []
     guards: list[Guard] = []
     for r in refreshed:
@@ -92,6 +99,29 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         guards=tuple(guards),
     )
+
+
+def compliance_warnings(engine: Engine, lineage: str) -> list[str]:
+    """The blacklist compliance rule over every declared collection and the blacklist
+    entries in state: a conflict stops the plan before any request."""
+    from reconcile import compliance, kinds
+
+    state = [
+        e
+        for name, spec in kinds.all_kinds().items()
+        if spec.blacklist_scope is not None
+        for e in engine.store.entries(kind=name).values()
+    ]
+    settings = {n: p.settings for n, p in engine.project.providers.items()}
+    problems, warnings = compliance.check(
+        engine.collections(),
+        state,
+        settings,
+        (lambda n: str(mask(n, lineage))) if engine.mask_personal else (lambda n: n),
+    )
+    if problems:
+        raise ManifestError(problems)
+    return warnings
 
 
 def _live_or_state(r: Refreshed) -> ReadResult:
