@@ -130,7 +130,7 @@ def _live_or_state(r: Refreshed) -> ReadResult:
     # No read API: what state last applied stands in for the vendor.
     return ReadResult(
         {
-            k: Live(k, e.remote_id or "", e.fields)
+            k: Live(k, e.remote_id or "", dict(e.fields))
             for k, e in r.state.items()
             if e.status is Status.OK
         }

@@ -92,6 +92,8 @@ class Session:
         """Log in again after `stale` expired (once per expiry, whatever the thread)."""
         with self._lock:
             if self._token == stale or self._token is None:
+                # Ended too, in case the vendor still holds it: never leave a session open.
+                self._end(stale, quiet=True)
                 self._token = self._login()
             return self._token
 
@@ -129,8 +131,10 @@ class Session:
         matters more, and an unended token still expires at the vendor."""
         with self._lock:
             token, self._token = self._token, None
-        if token is None:
-            return
+        if token is not None:
+            self._end(token)
+
+    def _end(self, token: str, *, quiet: bool = False) -> None:
         method, path = self.endpoint("end_session")
         try:
             resp = self.client.request(
@@ -143,13 +147,15 @@ class Session:
                 headers={"Content-Type": FORM, "Authorization": f"{self.scheme} {token}"},
             )
         except Exception as exc:
+            if quiet:
+                return
             log.warning(
                 "%s: could not end the uContact session (%s); it stays open until it expires",
                 self.client.config.name,
                 exc,
             )
             return
-        if resp.text.strip() != "1":
+        if resp.text.strip() != "1" and not quiet:
             log.warning(
                 "%s: EndSession answered %r instead of 1; the session may stay open until it expires",
                 self.client.config.name,
