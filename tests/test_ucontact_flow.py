@@ -135,7 +135,10 @@ def test_an_expired_session_logs_in_again_once_and_every_run_ends_its_session(
                                              "path_contains": "uploadbase"})  # fmt: skip
     assert project.run("apply", "--auto-approve").code == 0
     assert sessions(uc)["logins"] == 2 and len(processed(uc, "sms-base")) == 1
-    project.manifest(SMS + '  - {destination: "+4930123456", text: "Hi"}\n  - {destination: "+4930123457", text: "Ho"}\n')
+    project.manifest(
+        SMS
+        + '  - {destination: "+4930123456", text: "Hi"}\n  - {destination: "+4930123457", text: "Ho"}\n'
+    )
     uc.admin("POST", "/faults/script", json={"vendor": "ucontact", "fault": "status", "status": 400,
                                              "path_contains": "uploadbase"})  # fmt: skip
     r = project.run("apply", "--auto-approve")
@@ -226,7 +229,9 @@ def test_a_configured_removal_endpoint_removes_the_entry(project: Project, uc: S
     assert project.run("plan", "--detailed-exitcode").code == 0
 
 
-def test_sent_sms_removed_from_the_manifest_is_only_forgotten(project: Project, uc: Sandbox) -> None:
+def test_sent_sms_removed_from_the_manifest_is_only_forgotten(
+    project: Project, uc: Sandbox
+) -> None:
     project.manifest(SMS + '  - {destination: "+4930123456", text: "Hi"}\n')
     assert project.run("apply", "--auto-approve").code == 0
     project.manifest(SMS + '  - {destination: "+4930123457", text: "Ho"}\n')
