@@ -261,3 +261,13 @@ def test_with_observe_an_entry_deleted_by_hand_is_drift(
     assert nobody.code == 2 and sessions(uc)["open"] == 0
     project.manifest(blacklist(["+4930123456"]))
     assert "unobservable" in project.run("drift", "--format", "json").out
+
+
+def test_an_unknown_timezone_is_a_config_error(project: Project, uc: Sandbox) -> None:
+    project.write_config(ucontact="timezone: Mars/Olympus")
+    project.manifest(
+        "kind: ucontact/scheduled-sms\nprovider: uc\ncampaign: Ventas->\nitems:\n"
+        '  - {key: r1, calldate: "2099-12-01 09:00:00", destination: "+4930123456", text: "x"}\n'
+    )
+    r = project.run("validate")
+    assert r.code == 1 and "'Mars/Olympus' is not a known time zone" in r.err

@@ -13,7 +13,7 @@ import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
-from reconcile.errors import Problem
+from reconcile.errors import ConfigError, Problem
 from reconcile.kinds import KindSpec, register
 from reconcile.kinds.rules import check_datetime, check_email
 from reconcile.model import Collection
@@ -228,7 +228,13 @@ def _scheduled_item(item: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def vendor_now(settings: Mapping[str, Any]) -> dt.datetime:
     """The vendor's local time now, without zone (calldates are written that way)."""
-    zone = zoneinfo.ZoneInfo(str(settings.get("timezone") or "UTC"))
+    name = str(settings.get("timezone") or "UTC")
+    try:
+        zone = zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"timezone: {name!r} is not a known time zone (e.g. Europe/Madrid, America/Montevideo)"
+        ) from exc
     return dt.datetime.now(zone).replace(tzinfo=None)
 
 
