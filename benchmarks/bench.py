@@ -284,6 +284,45 @@ def nubitalk_noop(args: argparse.Namespace) -> dict[str, Any]:
         sb.stop()
 
 
+def blacklist_bench(args: argparse.Namespace) -> dict[str, Any]:
+    """Validate (compliance against as many jtel numbers) and the first apply of a big blacklist."""
+    sb = SandboxProcess()
+    n = args.records
+    uc = (f"  uc:\n    type: ucontact\n    url: {sb.url}/ucontact\n    user: sandbox\n"
+          f"    password: ${{UCONTACT_PASSWORD:-sandbox}}\n    batch_size: {args.batch_size}\n    timeout: 120\n")  # fmt: skip
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp)
+            (project / "reconcile.yaml").write_text(config(sb.url, uc))
+            (project / "manifests").mkdir()
+            (project / "manifests" / "bl.csv").write_text(
+                "value\n" + "".join(f"+4930{i:07d}\n" for i in range(n))
+            )
+            (project / "manifests" / "bl.yaml").write_text(
+                "kind: ucontact/blacklist\nprovider: uc\nchannel: phone\nitems_from: bl.csv\n"
+            )
+            (project / "manifests" / "jtel.csv").write_text(
+                "UserData,Name,PhoneNumber1\n"
+                + "".join(f"C{i},N{i},+4940{i:07d}\n" for i in range(n))
+            )
+            (project / "manifests" / "jtel.yaml").write_text(
+                "kind: jtel/dialler-contacts\nprovider: dialler\ncampaign: {id: 538}\nitems_from: jtel.csv\n"
+            )
+            v_wall, v_rss, rc, tail = run(project, "validate")
+            assert rc == 0, tail
+            (project / "manifests" / "jtel.yaml").unlink()
+            sb.admin("POST", "/stats/reset")
+            wall, rss, rc, tail = run(project, "apply", "--auto-approve")
+            assert rc == 0, tail
+            reqs = sb.requests()
+            return {"benchmark": "blacklist", "records": n, "batch_size": args.batch_size,
+                    "validate_wall_s": round(v_wall, 2), "validate_rss_mb": round(v_rss, 1),
+                    "apply_wall_s": round(wall, 2), "apply_rss_mb": round(rss, 1),
+                    "batches": -(-n // args.batch_size), "requests": reqs["total"], "by_route": reqs["by_route"]}  # fmt: skip
+    finally:
+        sb.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -301,9 +340,17 @@ def main() -> None:
     p.add_argument("--campaigns", type=int, default=5)
     p = sub.add_parser("nubitalk-noop")
     p.add_argument("--records", type=int, default=100_000)
+    p = sub.add_parser("blacklist")
+    p.add_argument("--records", type=int, default=100_000)
+    p.add_argument("--batch-size", type=int, default=1000)
     args = ap.parse_args()
-    fn = {"noop-plan": noop_plan, "apply": apply_bench, "jtel-noop": jtel_noop,
-          "nubitalk-noop": nubitalk_noop}[args.cmd]  # fmt: skip
+    fn = {
+        "noop-plan": noop_plan,
+        "apply": apply_bench,
+        "jtel-noop": jtel_noop,
+        "nubitalk-noop": nubitalk_noop,
+        "blacklist": blacklist_bench,
+    }[args.cmd]
     result = fn(args)
     result["cpu_count"] = os.cpu_count()
     result["python"] = sys.version.split()[0]

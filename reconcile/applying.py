@@ -3,12 +3,13 @@ phase, each journaled before it is sent and committed right after its answer."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import queue
 import threading
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -88,18 +89,20 @@ def apply_plan(
                 done += 1
                 continue
             batch.append(c)
-        for c, outcome in _run_phase(engine, batch, scope_ids):
-            done += 1
-            if outcome.result == "ok":
-                result.succeeded.append(c)
-            elif outcome.result == "failed":
-                result.failed.append((c, outcome.detail))
-                failed_addresses.add(c.address)
-            else:
-                result.uncertain.append((c, outcome.detail))
-                failed_addresses.add(c.address)
-            if progress:
-                progress(done, total)
+        # closing(): on Ctrl-C or an error here, the phase's workers finish before we go on.
+        with contextlib.closing(_run_phase(engine, batch, scope_ids)) as answers:
+            for c, outcome in answers:
+                done += 1
+                if outcome.result == "ok":
+                    result.succeeded.append(c)
+                elif outcome.result == "failed":
+                    result.failed.append((c, outcome.detail))
+                    failed_addresses.add(c.address)
+                else:
+                    result.uncertain.append((c, outcome.detail))
+                    failed_addresses.add(c.address)
+                if progress:
+                    progress(done, total)
     engine.store.trim_journal(keep=JOURNAL_KEEP)
     return result
 
@@ -121,52 +124,90 @@ def _record_only(engine: Engine, changes: list[Change]) -> tuple[list[StateEntry
     return puts, removes
 
 
+def _units(engine: Engine, changes: list[Change]) -> list[list[Change]]:
+    """The phase's changes as units of work: one change, or a batch of changes of one
+    collection and action that the provider sends in one request."""
+    units: list[list[Change]] = []
+    open_batches: dict[tuple[str, str], list[Change]] = {}
+    for c in changes:
+        size = engine.provider(c.provider).batch_size(c)
+        if not size or size < 1:
+            units.append([c])
+            continue
+        key = (c.collection or c.address.rsplit("/", 1)[0], c.action.value)
+        batch = open_batches.get(key)
+        if batch is None or len(batch) >= size:
+            batch = open_batches[key] = []
+            units.append(batch)
+        batch.append(c)
+    return units
+
+
 def _run_phase(
     engine: Engine, batch: list[Change], scope_ids: Mapping[str, str | None]
-) -> Iterable[tuple[Change, Outcome]]:
-    """Run one phase's changes: at most `parallelism` in flight, and at most each
-    provider's `concurrency` for that provider.
+) -> Generator[tuple[Change, Outcome], None, None]:
+    """Run one phase's changes: at most `parallelism` requests in flight, and at most
+    each provider's `concurrency` for that provider.
 
-    Each worker journals its write, sends it and commits the answer, then takes
-    the next change: the window refills without a hop through one thread. The
-    store is used by one worker at a time (`db`), never concurrently.
+    Each worker journals its unit (one change, or a batch sent in one request), sends
+    it and commits the answer, then takes the next: the window refills without a hop
+    through one thread. The store is used by one worker at a time (`db`). When the
+    caller stops early (Ctrl-C, an error), no new unit is started and every request
+    in flight is answered and recorded before this returns: a provider's session is
+    ended only after its last write.
     """
     store = engine.store
     known = store.owned_by(sorted({c.collection for c in batch}))
-    queues: dict[str, deque[Change]] = defaultdict(deque)
-    for c in batch:
-        queues[c.provider].append(c)
+    queues: dict[str, deque[list[Change]]] = defaultdict(deque)
+    for unit in _units(engine, batch):
+        queues[unit[0].provider].append(unit)
     results: queue.SimpleQueue[tuple[Change, Outcome]] = queue.SimpleQueue()
     slots = threading.BoundedSemaphore(max(1, engine.parallelism))
     db = threading.Lock()
     take = threading.Lock()
+    stop = threading.Event()
 
-    def worker(name: str, q: deque[Change]) -> None:
+    def prepared(c: Change) -> tuple[Change, StateEntry | None]:
+        previous = known.get(c.address)
+        if c.remote_id is None and previous is not None and c.action is not Action.CREATE:
+            c = dataclasses.replace(c, remote_id=previous.remote_id)
+        return c, previous
+
+    def worker(name: str, q: deque[list[Change]]) -> None:
         provider = engine.provider(name)
         while True:
             with take:
-                if not q:
+                if not q or stop.is_set():
                     return
-                c = q.popleft()
+                unit = q.popleft()
             with slots:
-                previous = known.get(c.address)
-                if c.remote_id is None and previous is not None and c.action is not Action.CREATE:
-                    c = dataclasses.replace(c, remote_id=previous.remote_id)
+                pairs = [prepared(c) for c in unit]
+                changes = [c for c, _ in pairs]
+                previous = [p for _, p in pairs]
                 try:
                     with db:
-                        jid = store.begin_write(c, previous)
+                        jids = store.begin_writes(changes, previous)
                 except BaseException as exc:  # nothing was sent
-                    results.put((c, Outcome("failed", None, f"could not journal the write: {exc}")))
+                    for c in changes:
+                        results.put(
+                            (c, Outcome("failed", None, f"could not journal the write: {exc}"))
+                        )
                     continue
-                outcome = _call(provider, c, scope_ids.get(c.address.rsplit("/", 1)[0]))
+                scope_id = scope_ids.get(changes[0].address.rsplit("/", 1)[0])
+                if len(unit) == 1 and not provider.batch_size(changes[0]):
+                    outcomes = [_call(provider, changes[0], scope_id)]
+                else:
+                    outcomes = _call_batch(provider, changes, scope_id)
                 try:
                     with db:
-                        store.finish_write(jid, c, previous, outcome)
+                        store.finish_writes(jids, changes, previous, outcomes)
                 except BaseException as exc:  # sent, but the answer is not recorded
-                    outcome = Outcome(
-                        "unknown", outcome.remote_id, f"could not record the answer: {exc}"
-                    )
-            results.put((c, outcome))
+                    outcomes = [
+                        Outcome("unknown", o.remote_id, f"could not record the answer: {exc}")
+                        for o in outcomes
+                    ]
+            for c, o in zip(changes, outcomes, strict=True):
+                results.put((c, o))
 
     threads = []
     for name, q in queues.items():
@@ -179,10 +220,32 @@ def _run_phase(
             )
             t.start()
             threads.append(t)
-    for _ in range(len(batch)):
-        yield results.get()
-    for t in threads:
-        t.join()
+    try:
+        for _ in range(len(batch)):
+            yield results.get()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+
+
+def _call_batch(provider: Provider, changes: list[Change], scope_id: str | None) -> list[Outcome]:
+    """One request carrying many changes: an outcome for each."""
+    try:
+        answers = provider.write_batch(changes, scope_id)
+    except RetryableError as exc:
+        return [Outcome("unknown", None, str(exc)) for _ in changes]
+    except ProviderError as exc:
+        return [Outcome("failed", None, str(exc)) for _ in changes]
+    except Exception as exc:  # a bug or an unexpected fault: the upload may have happened
+        log.exception("unexpected error during a batch write")
+        return [Outcome("unknown", None, f"{type(exc).__name__}: {exc}") for _ in changes]
+    if len(answers) != len(changes):
+        return [
+            Outcome("unknown", None, "the provider answered for another number of changes")
+            for _ in changes
+        ]
+    return [Outcome(a.result, a.remote_id, a.detail) for a in answers]
 
 
 def _call(provider: Provider, change: Change, scope_id: str | None) -> Outcome:

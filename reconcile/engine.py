@@ -70,10 +70,18 @@ class Engine:
         self._providers_lock = threading.Lock()
         self._collections: list[Collection] | None = None
         self.last_refreshed: list[Refreshed] = []  # what the last plan or saved-plan check read
+        self.mask_personal = False  # mask numbers in errors (markdown output is read widely)
 
     def close(self) -> None:
+        """Close every provider (ending vendor sessions), even when one of them fails."""
+        first: BaseException | None = None
         for p in self._providers.values():
-            p.close()
+            try:
+                p.close()
+            except BaseException as exc:  # the others must still end their sessions
+                first = first or exc
+        if first is not None:
+            raise first
 
     def provider(self, name: str) -> Provider:
         with self._providers_lock:
@@ -138,7 +146,7 @@ class Engine:
             assert spec is not None  # the loader accepts known kinds only
             prov = self.provider(coll.provider)
             try:
-                live = prov.read(coll, scope_id) if prov.can_read else None
+                live = prov.read(coll, scope_id) if prov.readable(coll) else None
             except ManifestError as exc:
                 with lock:
                     problems.extend(exc.problems)

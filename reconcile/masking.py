@@ -57,3 +57,12 @@ def mask_key(value: str, key: str) -> str:
     if "@" in value or _PHONE.match(value):
         return str(mask(value, key))
     return value
+
+
+_IN_TEXT = re.compile(r"\+[1-9][0-9]{6,14}\b|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+def mask_in_text(text: str, key: str) -> str:
+    """A message with every E.164 number and e-mail address in it masked (errors and
+    warnings name entries: a blacklisted number, a removal's address)."""
+    return _IN_TEXT.sub(lambda m: str(mask(m.group(0), key)), text)

@@ -15,7 +15,13 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from reconcile.diff import plan_collection
-from reconcile.errors import ProviderError, StalePlanError, UnsafePlanError, UsageError
+from reconcile.errors import (
+    ManifestError,
+    ProviderError,
+    StalePlanError,
+    UnsafePlanError,
+    UsageError,
+)
 from reconcile.masking import mask
 from reconcile.model import (
     Action,
@@ -36,12 +42,13 @@ if TYPE_CHECKING:
 
 
 def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
+    lineage, _ = engine.store.lineage_serial()
+    warnings: list[str] = compliance_warnings(engine, lineage)
     refreshed = engine.refresh(targets)
     engine.last_refreshed = refreshed
     lineage, serial = engine.store.lineage_serial()
     changes: list[Change] = []
     errors: list[str] = []
-    warnings: list[str] = []
     unobservable: list[str] = []
     guards: list[Guard] = []
     for r in refreshed:
@@ -58,6 +65,10 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
             errors.append(str(p))
             blocked.add(p.where)
         coll_changes = [c for c in coll_changes if c.address not in blocked]
+        coll_changes, notes = engine.provider(r.coll.provider).shape_plan(
+            r.coll, coll_changes, r.state
+        )
+        warnings += notes
         coll_changes = _one_owner(engine, coll_changes, errors)
         coll_changes, problems = prevent_destroy(r.coll, coll_changes)
         errors += [str(p) for p in problems]
@@ -94,6 +105,29 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
     )
 
 
+def compliance_warnings(engine: Engine, lineage: str) -> list[str]:
+    """The blacklist compliance rule over every declared collection and the blacklist
+    entries in state: a conflict stops the plan before any request."""
+    from reconcile import compliance, kinds
+
+    state = [
+        e
+        for name, spec in kinds.all_kinds().items()
+        if spec.blacklist_scope is not None
+        for e in engine.store.entries(kind=name).values()
+    ]
+    settings = {n: p.settings for n, p in engine.project.providers.items()}
+    problems, warnings = compliance.check(
+        engine.collections(),
+        state,
+        settings,
+        (lambda n: str(mask(n, lineage))) if engine.mask_personal else (lambda n: n),
+    )
+    if problems:
+        raise ManifestError(problems)
+    return warnings
+
+
 def _live_or_state(r: Refreshed, prov: Provider) -> ReadResult:
     if r.live is not None:
         return r.live
@@ -102,7 +136,7 @@ def _live_or_state(r: Refreshed, prov: Provider) -> ReadResult:
     records = {}
     for k, e in r.state.items():
         if e.status is Status.OK:
-            records[k] = Live(k, e.remote_id or "", e.fields)
+            records[k] = Live(k, e.remote_id or "", dict(e.fields))
         elif e.remote_id is not None and prov.retry_uncertain(r.coll, e.remote_id):
             records[k] = Live(k, e.remote_id, {})
     return ReadResult(records)
@@ -194,12 +228,20 @@ def _hold_uncertain(
     r: Refreshed, prov: Provider, changes: list[Change], warnings: list[str]
 ) -> list[Change]:
     """No read API: an uncertain write cannot be looked up, and planning it again could
-    double it. Hold it back and say exactly how to settle it, unless the provider says
-    a resend is safe (then say how to settle a resend the vendor refuses)."""
+    double it. Hold it back and say exactly how to settle it, unless a resend is safe:
+    the kind says a second copy is harmless (a blacklist entry), or the provider says the
+    vendor refuses a duplicate (then say how to settle a resend the vendor refuses)."""
+    uncertain = [e for e in r.state.values() if e.status is Status.UNCERTAIN]
+    if not uncertain:
+        return changes
+    if r.spec.resend_uncertain:
+        warnings.append(
+            f"{r.coll.prefix}: {len(uncertain)} entr{'ies' if len(uncertain) != 1 else 'y'} whose upload's "
+            "outcome is unknown are sent again (a second copy is harmless, a missing one is not)"
+        )
+        return changes
     declared = {d.key for d in r.coll.items}
-    for e in r.state.values():
-        if e.status is not Status.UNCERTAIN:
-            continue
+    for e in uncertain:
         if prov.retry_uncertain(r.coll, e.remote_id) and (e.remote_id or e.key in declared):
             if e.remote_id is None:
                 warnings.append(
@@ -210,9 +252,8 @@ def _hold_uncertain(
             continue
         changes = [c for c in changes if c.address != e.address or c.action is Action.MOVE]
         warnings.append(
-            f"{e.address}: the last write's outcome is unknown and {r.coll.provider} cannot be read; check it at "
-            f"the vendor, then run: reconcile import '{e.address}' REMOTE_ID (or reconcile state rm '{e.address}' "
-            "if it does not exist there, to send it again); it is left out of this plan until then"
+            f"{e.address}: the last write's outcome is unknown and {r.coll.provider} cannot be read; "
+            f"{prov.settle_hint(e.address)}; it is left out of this plan until then"
         )
     return changes
 

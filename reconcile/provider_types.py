@@ -132,7 +132,57 @@ TYPES: dict[str, ProviderType] = {
             ("create", "update", "delete"),
         ),
         ProviderType(
-            "ucontact", ("url", "user", "password"), {"user": _STRING, "password": _STRING}
+            "ucontact",
+            ("url", "user", "password"),
+            {
+                "user": _STRING,
+                "password": _STRING,
+                "batch_size": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 100_000,
+                    "description": "entries per uploaded CSV",
+                },
+                "auth_scheme": {
+                    "enum": ["Basic", "Bearer"],
+                    "description": "scheme the session token is sent with",
+                },
+                "expired_status": {
+                    "type": "integer",
+                    "minimum": 200,
+                    "maximum": 599,
+                    "description": "status of a call whose session expired (body 0): log in again once",
+                },
+                "blacklist_columns": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"enum": ["value", "channel", "campaign", "ignore"]},
+                    "description": "columns of the uploaded blacklist CSV, in order",
+                },
+                "upload_encoding": {
+                    "enum": ["utf-8", "latin-1"],
+                    "description": "text encoding of uploaded CSVs",
+                },
+                "timezone": {
+                    "type": "string",
+                    "description": "the vendor's local time zone (calldates)",
+                },
+                "default_region": {
+                    "type": "string",
+                    "pattern": "^[A-Z]{2}$",
+                    "description": "region of national phone numbers",
+                },
+            },
+            (
+                "login",
+                "end_session",
+                "blacklist_upload",
+                "blacklist_remove",
+                "sms_upload",
+                "email_upload",
+                "schedule_sms",
+                "form_get",
+            ),
         ),
     )
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import yaml
 from reconcile import kinds
 from reconcile.cli.common import Context, SuggestingGroup, echo, lock_timeout_option, pass_ctx
 from reconcile.errors import UsageError
-from reconcile.model import Collection, Prune, StateEntry
+from reconcile.model import Collection, Prune, StateEntry, Status
 
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -204,6 +205,41 @@ def state_rm(ctx: Context, address: str) -> int:
         if not store.remove(address):
             raise UsageError(f"{address}: not in the state")
     echo(f"Removed {address} from the state; the vendor's record was not touched.")
+    return 0
+
+
+@state.command("confirm")
+@click.argument("addresses", nargs=-1, required=True)
+@pass_ctx
+def state_confirm(ctx: Context, addresses: tuple[str, ...]) -> int:
+    """Record what a person checked at a vendor that cannot be read: an entry whose write
+    had an unknown outcome arrived (it is kept, never sent again), or an entry no manifest
+    declares any more was removed by hand in the vendor's UI (it is forgotten)."""
+    with ctx.engine() as engine, engine.store.lock("state confirm"):
+        declared = {c.address(d.key) for c in engine.collections() for d in c.items}
+        missing = [a for a in addresses if engine.store.get(a) is None]
+        if missing:
+            raise UsageError(
+                "\n".join(f"{a}: not in the state (see `reconcile state list`)" for a in missing)
+            )
+        puts, removes, done = [], [], []
+        for a in addresses:
+            e = engine.store.get(a)
+            assert e is not None
+            if a not in declared:
+                removes.append(a)
+                done.append(f"{a}: removal confirmed; forgotten")
+            elif e.status is Status.UNCERTAIN:
+                puts.append(dataclasses.replace(e, status=Status.OK))
+                done.append(f"{a}: confirmed as received; it will not be sent again")
+            else:
+                raise UsageError(
+                    f"{a}: nothing to confirm: it is declared and its last write succeeded "
+                    "(confirm settles an unknown outcome, or a removal done by hand)"
+                )
+        engine.store.record_many(puts, removes)
+    for line in done:
+        echo(line)
     return 0
 
 

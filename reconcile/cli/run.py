@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from reconcile import compliance, kinds
 from reconcile.cli.common import (
     Context,
     echo,
@@ -19,13 +20,15 @@ from reconcile.cli.common import (
     show_values_option,
     target_option,
 )
+from reconcile.config import Project
 from reconcile.engine import ApplyResult, Engine
-from reconcile.errors import ReconcileError, UsageError
+from reconcile.errors import ManifestError, ReconcileError, UsageError
 from reconcile.manifest.loader import load_collections
-from reconcile.model import Plan
+from reconcile.model import Plan, StateEntry
 from reconcile.render.jsonout import drift_json, plan_from_dict, plan_json
 from reconcile.render.markdown import drift_markdown, plan_markdown
 from reconcile.render.text import drift_text, plan_text
+from reconcile.state import open_project_store
 
 
 @click.command()
@@ -34,11 +37,38 @@ def validate(ctx: Context) -> int:
     """Check reconcile.yaml and every manifest; no network. All problems at once."""
     project = ctx.project()
     collections = load_collections(project)
+    problems, warnings = compliance.check(
+        collections,
+        _local_blacklist_state(project),
+        {n: p.settings for n, p in project.providers.items()},
+    )
+    if problems:
+        raise ManifestError(problems)
+    for w in warnings:
+        echo(f"Warning: {w}", err=True)
     items = sum(len(c.items) for c in collections)
     echo(
         f"Valid: {len(collections)} collection{'s' if len(collections) != 1 else ''}, {items} item{'s' if items != 1 else ''}, {len(project.providers)} provider{'s' if len(project.providers) != 1 else ''}."
     )
     return 0
+
+
+def _local_blacklist_state(project: Project) -> list[StateEntry]:
+    """Blacklist entries of a local (SQLite) state, which validate may read without a
+    network; a PostgreSQL state is left to plan and apply."""
+    path = project.state.path
+    if project.state.backend != "sqlite" or path is None or not path.exists():
+        return []
+    store = open_project_store(project)
+    try:
+        return [
+            e
+            for name, spec in kinds.all_kinds().items()
+            if spec.blacklist_scope is not None
+            for e in store.entries(kind=name).values()
+        ]
+    finally:
+        store.close()
 
 
 def _show_plan(plan: Plan, fmt: str, ctx: Context, show_values: bool) -> None:
@@ -76,6 +106,7 @@ def plan(
 ) -> int:
     """Show what apply would change at each vendor."""
     with ctx.engine(parallelism) as engine:
+        engine.mask_personal = fmt == "markdown" and not show_values
         p = engine.plan(targets)
     _show_plan(p, fmt, ctx, show_values)
     if out is not None:

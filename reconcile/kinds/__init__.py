@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconcile.model import Action
+from reconcile.errors import Problem
+from reconcile.model import Action, Collection
 
 ItemCheck = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
 CollectionCheck = Callable[[Sequence[Mapping[str, Any]]], list[tuple[int, str, str]]]
@@ -23,6 +24,10 @@ DocumentCheck = Callable[
 # The path to an item's key, from the document's options (a collection may choose its key).
 KeyPath = Callable[[Mapping[str, Any]], tuple[str, ...]]
 FieldRefiner = Callable[[list[Any]], list[Any]]
+# Checks that need the provider's settings (a time zone, a default region): still offline.
+ContextCheck = Callable[[Collection, Mapping[str, Any]], list[Problem]]
+# A blacklist's scope display -> (whether it holds phone numbers, its campaign or None for all).
+BlacklistScope = Callable[[str], tuple[bool, str | None]]
 
 
 def _no_item_check(item: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -67,6 +72,18 @@ class KindSpec:
     key_in_fields: bool = False  # the key is also a field sent to the vendor
     # Field changes made finer for display and partial writes (a map as one change per entry).
     refine_changes: FieldRefiner | None = None
+    check_in_context: ContextCheck | None = None
+    # The field that keys an item when `key_field` is not written (`destination` for an SMS).
+    key_default: str | None = None
+    # Items may be written as plain strings: the string is the key.
+    plain_items: bool = False
+    # An optional manifest key that narrows the scope (a blacklist's `campaign`).
+    scope_extra: str | None = None
+    # A write whose outcome is unknown on a vendor that cannot be read is sent again
+    # (a second copy is harmless) instead of being held for a person to settle.
+    resend_uncertain: bool = False
+    # Set on blacklist kinds: the compliance rule reads their entries through it.
+    blacklist_scope: BlacklistScope | None = None
 
     @property
     def provider_type(self) -> str:
@@ -85,6 +102,17 @@ class KindSpec:
                 if k in scope:
                     return str(scope[k])
         return str(scope)
+
+    def scope_of(self, doc: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """(the scope as written in addresses, the scope as state keeps it) of a document."""
+        raw = doc.get(self.scope_field) if self.scope_field else None
+        ref = dict(raw) if isinstance(raw, Mapping) else ({"value": raw} if raw is not None else {})
+        display = self.scope_display(raw)
+        extra = doc.get(self.scope_extra) if self.scope_extra else None
+        if extra is not None:
+            ref[self.scope_extra or ""] = extra
+            display = f"{display}@{extra}"
+        return display, ref
 
     def scope_ref_of(self, display: str) -> dict[str, Any]:
         """The scope as a manifest would write it, from its display form (for state rows
@@ -121,4 +149,4 @@ def _load_builtin() -> None:
     if _loaded:
         return
     _loaded = True
-    from reconcile.kinds import ciopulse, jtel, nubitalk  # noqa: F401
+    from reconcile.kinds import ciopulse, jtel, nubitalk, ucontact  # noqa: F401

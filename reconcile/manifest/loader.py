@@ -212,6 +212,8 @@ def _load_document(
     key_at = spec.key_path(doc) if spec.key_path else (spec.key_field,)
     for i, item in enumerate(items):
         where = items.where(i)
+        if spec.plain_items and isinstance(item, str | int) and not isinstance(item, bool):
+            item = {spec.key_field: str(item)}
         try:
             check(item)
         except fastjsonschema.JsonSchemaException:
@@ -226,6 +228,8 @@ def _load_document(
                 )
             )
         key = _dig(item, key_at)
+        if key is None and spec.key_default:  # `destination` keys an SMS when no `key` is written
+            key = item.get(spec.key_default)
         if key is None or key == "":
             problems.append(
                 Problem(
@@ -271,12 +275,7 @@ def _load_document(
         dotted = ".".join((f"items[{n}]", *at))
         problems.append(Problem(where_of(item, at, items.where(n)), f"{dotted}: {message}"))
 
-    scope_raw = doc.get(spec.scope_field) if spec.scope_field else None
-    scope_ref = (
-        dict(scope_raw)
-        if isinstance(scope_raw, Mapping)
-        else ({"value": scope_raw} if scope_raw is not None else {})
-    )
+    scope, scope_ref = spec.scope_of(doc)
     options = {
         k: v
         for k, v in doc.items()
@@ -292,10 +291,10 @@ def _load_document(
             spec.scope_field,
         }
     }
-    return Collection(
+    coll = Collection(
         provider=str(provider),
         kind=spec.name,
-        scope=spec.scope_display(scope_raw),
+        scope=scope,
         scope_ref=scope_ref,
         prune=Prune(doc.get("prune", "managed")),
         prevent_destroy=bool(doc.get("prevent_destroy", False)),
@@ -310,6 +309,9 @@ def _load_document(
             else ()
         ),
     )
+    if spec.check_in_context is not None:
+        problems += spec.check_in_context(coll, project.providers[coll.provider].settings)
+    return coll
 
 
 def _items_from(

@@ -105,10 +105,15 @@ def envelope_schema(spec: kinds.KindSpec, *, with_items: bool = True) -> dict[st
         "prune": {"enum": ["managed", "all", "none"], "default": "managed"},
         "prevent_destroy": {"type": "boolean", "default": False},
         "items_from": {"type": "string", "pattern": "\\.(csv|ya?ml)$"},
-        "items": {"type": "array", "items": dict(spec.item_schema)}
+        "items": {"type": "array", "items": _item_schema(spec)}
         if with_items
         else {"type": "array"},
     }
+    if spec.dialable_fields:
+        props["allow_blacklisted"] = {
+            "type": "boolean",
+            "description": "let this collection dial blacklisted numbers (a warning in every plan)",
+        }
     props.update(spec.options_schema)
     required = ["kind", "provider"]
     if spec.scope_field:
@@ -124,6 +129,14 @@ def envelope_schema(spec: kinds.KindSpec, *, with_items: bool = True) -> dict[st
         "properties": props,
         "oneOf": [{"required": ["items"]}, {"required": ["items_from"]}],
     }
+
+
+def _item_schema(spec: kinds.KindSpec) -> dict[str, Any]:
+    if spec.plain_items:
+        return {
+            "oneOf": [dict(spec.item_schema["properties"][spec.key_field]), dict(spec.item_schema)]
+        }
+    return dict(spec.item_schema)
 
 
 def _field_change() -> dict[str, Any]:

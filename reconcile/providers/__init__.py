@@ -21,6 +21,10 @@ def provider_class(type_name: str) -> type[Provider]:
         from reconcile.providers.nubitalk import NubitalkProvider
 
         return NubitalkProvider
+    if type_name == "ucontact":
+        from reconcile.providers.ucontact import UcontactProvider
+
+        return UcontactProvider
     raise NotImplementedError(f"provider type {type_name!r} is not implemented yet")
 
 

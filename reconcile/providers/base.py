@@ -8,6 +8,12 @@ and safety live in the engine. What must hold on failure:
   `ProviderError` when the vendor refused (nothing changed there).
 - A failed delete means the record still exists; a 404 on delete is success.
 - `read` returns every live record of the collection's scope, or raises.
+- `write_batch` (for vendors that take many changes in one request, when
+  `batch_size` says so) returns one outcome per change, in order; an unknown
+  outcome of the request is unknown for every change it carried.
+- A provider that holds a session opens it on its first call and ends it in
+  `close`, which the engine calls once every write is finished, also after a
+  failure or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -23,7 +29,16 @@ import httpx
 from reconcile.config import ProviderConfig
 from reconcile.errors import Problem, UsageError
 from reconcile.http import VendorClient
-from reconcile.model import Change, Collection, Live
+from reconcile.model import Change, Collection, Live, StateEntry
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What became of one change of a batch: ok, failed (refused) or unknown."""
+
+    result: str  # "ok" | "failed" | "unknown"
+    remote_id: str | None = None
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,34 @@ class Provider(abc.ABC):
     def check_remote_id(self, remote_id: str) -> str | None:
         """Why `remote_id` cannot be one of this vendor's ids (for `reconcile import`), or None."""
         return None
+
+    def readable(self, coll: Collection) -> bool:
+        """Whether this collection's live records can be read (a vendor without a read
+        API may still offer one for some collections)."""
+        return self.can_read
+
+    def shape_plan(
+        self, coll: Collection, changes: list[Change], state: Mapping[str, StateEntry]
+    ) -> tuple[list[Change], list[str]]:
+        """The vendor's meaning of some changes, with a warning each: a removal no call can
+        make is a manual step; a message already sent cannot be taken back (forgotten)."""
+        return changes, []
+
+    def settle_hint(self, address: str) -> str:
+        """How a person settles a write whose outcome is unknown, on a vendor that cannot be read."""
+        return (
+            f"check it at the vendor, then run: reconcile import '{address}' REMOTE_ID "
+            f"(or reconcile state rm '{address}' if it does not exist there)"
+        )
+
+    # -- batches: one request carries many changes -----------------------------------
+    def batch_size(self, change: Change) -> int | None:
+        """How many changes like this one go in one request; None: one `write` each."""
+        return None
+
+    def write_batch(self, changes: list[Change], scope_id: str | None) -> list[BatchOutcome]:
+        """Apply several changes of one collection and action in one request."""
+        raise NotImplementedError(f"provider type {self.type} writes one change at a time")
 
     def fetch_one(self, coll: Collection, scope_id: str | None, remote_id: str) -> Live | None:
         """One live record by its remote id, for `reconcile import`."""

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from reconcile import kinds
-from reconcile.masking import mask, mask_key
+from reconcile.masking import mask, mask_in_text, mask_key
 from reconcile.model import DriftClass, DriftReport, Plan
 
 _MAX_ROWS = 500
@@ -37,14 +37,18 @@ def plan_markdown(plan: Plan, show_values: bool = False) -> str:
     s = plan.summary()
     counts = ", ".join(f"**{n}** to {a}" for a, n in s.items() if n) or "no changes"
     out = ["### reconcile plan", "", f"{counts}.", ""]
+
+    def said(text: str) -> str:
+        return text if show_values else mask_in_text(text, key)
+
     for e in plan.errors:
-        out.append(f"> **Error:** {e}")
+        out.append(f"> **Error:** {said(e)}")
     for g in plan.guards:
         out.append(
-            f"> **Safety:** {g.message}; apply needs `--allow-delete {g.collection}` (or `--force`)"
+            f"> **Safety:** {said(g.message)}; apply needs `--allow-delete {g.collection}` (or `--force`)"
         )
     for w in plan.warnings:
-        out.append(f"> **Warning:** {w}")
+        out.append(f"> **Warning:** {said(w)}")
     for u in plan.unobservable:
         out.append(
             f"> **Note:** {u} cannot be read from the vendor; planned against the state only."

@@ -191,6 +191,21 @@ class StateStore(abc.ABC):
     ) -> None:
         """Commit the vendor's answer to a journaled write."""
 
+    def begin_writes(self, changes: list[Change], previous: list[StateEntry | None]) -> list[int]:
+        """Journal the members of one batch (one request) before it is sent."""
+        return [self.begin_write(c, p) for c, p in zip(changes, previous, strict=True)]
+
+    def finish_writes(
+        self,
+        journal_ids: list[int],
+        changes: list[Change],
+        previous: list[StateEntry | None],
+        outcomes: list[Outcome],
+    ) -> None:
+        """Commit the answer to one batch, for each of its members."""
+        for j, c, p, o in zip(journal_ids, changes, previous, outcomes, strict=True):
+            self.finish_write(j, c, p, o)
+
     @abc.abstractmethod
     def lock(
         self, operation: str, timeout: float = 0.0
@@ -615,6 +630,24 @@ class SqlStore(StateStore):
             jid = self._begin(cur, change, previous)
             self._bump(cur)
         return jid
+
+    def begin_writes(self, changes: list[Change], previous: list[StateEntry | None]) -> list[int]:
+        with self._tx() as cur:  # one transaction: the batch is journaled whole or not at all
+            jids = [self._begin(cur, c, p) for c, p in zip(changes, previous, strict=True)]
+            self._bump(cur)
+        return jids
+
+    def finish_writes(
+        self,
+        journal_ids: list[int],
+        changes: list[Change],
+        previous: list[StateEntry | None],
+        outcomes: list[Outcome],
+    ) -> None:
+        with self._tx() as cur:
+            for j, c, p, o in zip(journal_ids, changes, previous, outcomes, strict=True):
+                self._finish(cur, j, c, p, o)
+            self._bump(cur)
 
     def _begin(self, cur: Any, change: Change, previous: StateEntry | None) -> int:
         cur.execute(
