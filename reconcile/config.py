@@ -18,6 +18,7 @@ from reconcile import redact
 from reconcile.errors import ConfigError, Problem
 from reconcile.manifest.located import LocatedDict, LocatedList, load_documents
 from reconcile.manifest.schemas import config_schema, schema_problems
+from reconcile.provider_types import TYPES
 
 CONFIG_NAME = "reconcile.yaml"
 SECRET_SETTINGS = frozenset({"api_key", "token", "password"})
@@ -99,6 +100,17 @@ def _interpolate(value: Any, where: str, env: Mapping[str, str], problems: list[
     return _REF.sub(sub, value)
 
 
+def _type_checks(raw: LocatedDict, resolved: Mapping[str, Any]) -> list[Problem]:
+    """Each provider type's own checks of its resolved settings (a 40-character key)."""
+    out: list[Problem] = []
+    for pname, p in (resolved.get("providers") or {}).items():
+        ptype = TYPES.get(p.get("type", ""))
+        doc = raw["providers"][pname]
+        for setting, message in ptype.check(p) if ptype else []:
+            out.append(Problem(doc.where(setting), f"providers.{pname}.{setting}: {message}"))
+    return out
+
+
 def find_config(directory: Path, config: Path | None) -> Path:
     path = config if config is not None else directory / CONFIG_NAME
     if not path.is_absolute():
@@ -145,6 +157,7 @@ def load_project(
     if problems:
         raise ConfigError("\n".join(str(p) for p in sorted(problems, key=lambda p: p.where)))
     resolved = _interpolate(raw, raw.where(), env, problems)
+    problems = problems or _type_checks(raw, resolved)
     if problems:
         raise ConfigError("\n".join(str(p) for p in problems))
 

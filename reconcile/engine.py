@@ -20,6 +20,7 @@ import httpx
 
 from reconcile import kinds
 from reconcile.config import Project
+from reconcile.diff import still_replaced
 from reconcile.errors import ManifestError, Problem, ProviderError, UsageError
 from reconcile.manifest.loader import load_collections
 from reconcile.model import (
@@ -245,7 +246,19 @@ class Engine:
         return out
 
     def remember(self, refreshed: Iterable[Refreshed]) -> None:
-        """Record how each declared collection is applied, for the day its manifest goes."""
+        """Record how each declared collection is applied, for the day its manifest goes;
+        forget the replaced values of writes this read shows were taken (see diff.not_taken)."""
+        refreshed = list(refreshed)
+        taken = [
+            e
+            for r in refreshed
+            if r.live is not None
+            for key, old in r.state.items()
+            if key in r.live.records
+            and (e := still_replaced(old, r.live.records[key].fields)) is not None
+        ]
+        if taken:
+            self.store.record_many(taken, [])
         self.store.remember_collections(
             [
                 KnownCollection(

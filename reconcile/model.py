@@ -99,6 +99,26 @@ def fingerprint(fields: Mapping[str, JSON]) -> str:
     return hashlib.blake2b(raw.encode(), digest_size=10).hexdigest()
 
 
+# A state entry's fields also keep, under this key, the live value each field held when
+# reconcile last sent it: a field the vendor accepted but that still shows that value in
+# a later read was not taken (the vendor ignores it), and is reported, not resent forever.
+# No manifest field can have this name (item schemas refuse unknown fields).
+REPLACED = "~replaced"
+
+
+def carry_replaced(entry: StateEntry, previous: StateEntry | None) -> StateEntry:
+    """`entry` keeping what `previous` recorded as replaced, for fields it did not send."""
+    old = previous.fields.get(REPLACED) if previous is not None else None
+    if not isinstance(old, Mapping) or not old:
+        return entry
+    new = entry.fields.get(REPLACED)
+    merged = {**old, **(new if isinstance(new, Mapping) else {})}
+    return StateEntry(
+        entry.address, entry.provider, entry.kind, entry.scope, entry.key, entry.remote_id,
+        {**entry.fields, REPLACED: merged}, entry.status, entry.collection,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Desired:
     """One declared item: its key, the fields the manifest owns, and where it was written."""
@@ -190,9 +210,12 @@ class Change:
 
     def entry(self, remote_id: str | None = None, status: Status = Status.OK) -> StateEntry:
         """The state entry this change leaves behind when it succeeds."""
+        fields = dict(self.after or {})
+        if self.action in (Action.CREATE, Action.UPDATE, Action.ADOPT) and self.fields:
+            fields[REPLACED] = {f.name: f.before for f in self.fields}
         return StateEntry(
             self.address, self.provider, self.kind, self.scope, self.key,
-            remote_id or self.remote_id, dict(self.after or {}), status, self.collection,
+            remote_id or self.remote_id, fields, status, self.collection,
         )  # fmt: skip
 
     @property

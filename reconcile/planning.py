@@ -13,7 +13,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from reconcile.diff import plan_collection
+from reconcile.diff import not_taken_note, plan_collection
 from reconcile.errors import ProviderError, StalePlanError, UnsafePlanError, UsageError
 from reconcile.masking import mask
 from reconcile.model import (
@@ -48,7 +48,9 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
         live = _live_or_state(r)
         if r.live is None:
             unobservable.append(r.coll.prefix)
-        cp = plan_collection(r.coll, r.spec, live.records, r.state, r.identity)
+        cp = plan_collection(r.coll, r.spec, live.records, r.state, r.identity, live.unobservable)
+        warnings += [f"{r.coll.prefix}: {w}" for w in live.warnings]
+        warnings += [not_taken_note(address, names) for address, names in cp.not_taken]
         coll_changes = _moves(r) + list(cp.changes)
         blocked = _duplicates(r, live, lineage, errors, warnings)
         coll_changes = [c for c in coll_changes if c.key not in blocked]

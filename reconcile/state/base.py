@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from reconcile.model import JSON, Action, Change, StateEntry, Status
+from reconcile.model import JSON, Action, Change, StateEntry, Status, carry_replaced
 
 SCHEMA_VERSION = 2
 
@@ -619,7 +619,7 @@ class SqlStore(StateStore):
                     or change.remote_id
                     or (previous.remote_id if previous else None)
                 )
-                entry = change.entry(remote_id)
+                entry = carry_replaced(change.entry(remote_id), previous)
                 if not entry.collection and previous is not None:
                     entry = replace(entry, collection=previous.collection)
                 self._upsert(cur, entry)
