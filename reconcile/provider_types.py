@@ -75,10 +75,10 @@ JTEL_SETTINGS: Mapping[str, Mapping[str, Any]] = {
         "campaign", "account", default="campaign",
         description="where overwriteDuplicates matches UserData: one campaign or the whole account",
     ),
-    "clear_with": _enum(
-        "null", "empty", default="null",
-        description="how an update clears a field: JSON null or an empty string",
-    ),
+    "clear_with": {
+        "enum": ["null", None, "empty"], "default": "null",  # YAML reads a bare null as None
+        "description": "how an update clears a field: JSON null or an empty string",
+    },
     "lock_field": {
         "type": "string", "minLength": 1, "default": "bLocked",
         "description": "the key a contact's lock shows under in reads",

@@ -15,6 +15,10 @@ from reconcile.model import Action
 
 ItemCheck = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
 CollectionCheck = Callable[[Sequence[Mapping[str, Any]]], list[tuple[int, str, str]]]
+# Checks that depend on the provider's settings (a vendor release, a uniqueness scope):
+# (item, settings) -> (field, message); (collections of one provider, settings) -> (where, message).
+SettingsItemCheck = Callable[[Mapping[str, Any], Mapping[str, Any]], list[tuple[str, str]]]
+AcrossCheck = Callable[[Sequence[Any], Mapping[str, Any]], list[tuple[str, str]]]
 
 
 def _no_item_check(item: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -22,6 +26,16 @@ def _no_item_check(item: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _no_collection_check(items: Sequence[Mapping[str, Any]]) -> list[tuple[int, str, str]]:
+    return []
+
+
+def _no_settings_check(
+    item: Mapping[str, Any], settings: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    return []
+
+
+def _no_across_check(colls: Sequence[Any], settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
@@ -45,6 +59,8 @@ class KindSpec:
     dialable_unless: str | None = None
     check_item: ItemCheck = _no_item_check
     check_collection: CollectionCheck = _no_collection_check
+    check_with_settings: SettingsItemCheck = _no_settings_check
+    check_across: AcrossCheck = _no_across_check  # all of one provider's collections of this kind
 
     @property
     def provider_type(self) -> str:
