@@ -7,7 +7,7 @@ manifest writes are owned: anything else the vendor holds is never compared.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reconcile.kinds import KindSpec
@@ -51,9 +51,9 @@ def not_taken(
         for k, v in want.items()
         if k in replaced
         and k in known.fields
-        and _same(known.fields[k], v)
-        and not _same(have.get(k), v)
-        and _same(have.get(k), replaced[k])
+        and same(known.fields[k], v)
+        and not same(have.get(k), v)
+        and same(have.get(k), replaced[k])
     }
 
 
@@ -62,7 +62,7 @@ def still_replaced(entry: StateEntry, have: Mapping[str, JSON]) -> StateEntry | 
     replaced = entry.fields.get(REPLACED)
     if not isinstance(replaced, Mapping):
         return None
-    keep = {k: v for k, v in replaced.items() if not _same(have.get(k), entry.fields.get(k))}
+    keep = {k: v for k, v in replaced.items() if not same(have.get(k), entry.fields.get(k))}
     if len(keep) == len(replaced):
         return None
     fields = {k: v for k, v in entry.fields.items() if k != REPLACED}
@@ -74,7 +74,7 @@ def still_replaced(entry: StateEntry, have: Mapping[str, JSON]) -> StateEntry | 
     )  # fmt: skip
 
 
-def _same(a: JSON, b: JSON) -> bool:
+def same(a: JSON, b: JSON) -> bool:
     # JSON has one number type: 10 and 10.0 are the same value at the vendor.
     if type(a) is not type(b) and isinstance(a, int | float) and isinstance(b, int | float):
         return not isinstance(a, bool) and not isinstance(b, bool) and float(a) == float(b)
@@ -83,7 +83,7 @@ def _same(a: JSON, b: JSON) -> bool:
 
 def field_changes(want: Mapping[str, JSON], have: Mapping[str, JSON]) -> list[FieldChange]:
     """Field-level differences of the fields in `want` (a missing field counts as null)."""
-    return [FieldChange(k, have.get(k), v) for k, v in want.items() if not _same(have.get(k), v)]
+    return [FieldChange(k, have.get(k), v) for k, v in want.items() if not same(have.get(k), v)]
 
 
 def split_fields(
@@ -190,7 +190,7 @@ def plan_collection(
             # we already manage, it fires too. Adopted records only record it.
             for name, want in triggers.items():
                 before = known.fields.get(name)
-                if name not in known.fields or not _same(before, want):
+                if name not in known.fields or not same(before, want):
                     change(
                         spec.triggers[name],
                         d.key,
@@ -263,9 +263,9 @@ def drift_collection(
             if name in ignored:
                 continue
             now = live_fields.get(name)
-            if known is not None and name in known.fields and not _same(now, known.fields[name]):
+            if known is not None and name in known.fields and not same(now, known.fields[name]):
                 outside.append(FieldChange(name, known.fields[name], now))
-            elif not _same(now, want):
+            elif not same(now, want):
                 pending.append(FieldChange(name, now, want))
         if outside:
             out.append(Drift(addr, DriftClass.CHANGED_OUTSIDE, tuple(outside)))
@@ -311,7 +311,7 @@ def drift_collection(
     return out
 
 
-def not_taken_note(address: str, names: set[str] | tuple[str, ...]) -> str:
+def not_taken_note(address: str, names: Iterable[str]) -> str:
     return (
         f"{address}: not taken by the vendor: {', '.join(sorted(names))} (the vendor accepted the "
         "change but still shows the value it replaced); not sent again until the manifest or the vendor's value changes"

@@ -71,6 +71,7 @@ class Engine:
         self._providers_lock = threading.Lock()
         self._collections: list[Collection] | None = None
         self.last_refreshed: list[Refreshed] = []  # what the last plan or saved-plan check read
+        self.not_taken: list[tuple[str, list[str]]] = []  # what the last apply's read-back found
 
     def close(self) -> None:
         for p in self._providers.values():
@@ -297,8 +298,11 @@ class Engine:
         progress: Progress | None = None,
     ) -> ApplyResult:
         from reconcile.applying import apply_plan
+        from reconcile.verifying import record_not_taken
 
-        return apply_plan(self, plan, skip=skip, progress=progress)
+        result = apply_plan(self, plan, skip=skip, progress=progress)
+        self.not_taken = record_not_taken(self, result.succeeded)
+        return result
 
     def drift(self, targets: Iterable[str] = ()) -> DriftReport:
         from reconcile.drifting import drift_report

@@ -99,23 +99,24 @@ def fingerprint(fields: Mapping[str, JSON]) -> str:
     return hashlib.blake2b(raw.encode(), digest_size=10).hexdigest()
 
 
-# A state entry's fields also keep, under this key, the live value each field held when
-# reconcile last sent it: a field the vendor accepted but that still shows that value in
-# a later read was not taken (the vendor ignores it), and is reported, not resent forever.
-# No manifest field can have this name (item schemas refuse unknown fields).
+# A state entry's fields also keep, under this key, fields a write sent that the read
+# right after it showed were not taken (with the value the write meant to replace): they
+# are reported, not resent forever (see `verifying`). No manifest field has this name
+# (item schemas refuse unknown fields).
 REPLACED = "~replaced"
 
 
-def carry_replaced(entry: StateEntry, previous: StateEntry | None) -> StateEntry:
-    """`entry` keeping what `previous` recorded as replaced, for fields it did not send."""
+def carry_replaced(entry: StateEntry, previous: StateEntry | None, sent: set[str]) -> StateEntry:
+    """`entry` keeping what `previous` recorded as not taken, for fields it did not send."""
     old = previous.fields.get(REPLACED) if previous is not None else None
-    if not isinstance(old, Mapping) or not old:
+    if not isinstance(old, Mapping):
         return entry
-    new = entry.fields.get(REPLACED)
-    merged = {**old, **(new if isinstance(new, Mapping) else {})}
+    kept = {k: v for k, v in old.items() if k not in sent}
+    if not kept:
+        return entry
     return StateEntry(
         entry.address, entry.provider, entry.kind, entry.scope, entry.key, entry.remote_id,
-        {**entry.fields, REPLACED: merged}, entry.status, entry.collection,
+        {**entry.fields, REPLACED: kept}, entry.status, entry.collection,
     )  # fmt: skip
 
 
@@ -210,12 +211,9 @@ class Change:
 
     def entry(self, remote_id: str | None = None, status: Status = Status.OK) -> StateEntry:
         """The state entry this change leaves behind when it succeeds."""
-        fields = dict(self.after or {})
-        if self.action in (Action.CREATE, Action.UPDATE, Action.ADOPT) and self.fields:
-            fields[REPLACED] = {f.name: f.before for f in self.fields}
         return StateEntry(
             self.address, self.provider, self.kind, self.scope, self.key,
-            remote_id or self.remote_id, fields, status, self.collection,
+            remote_id or self.remote_id, dict(self.after or {}), status, self.collection,
         )  # fmt: skip
 
     @property

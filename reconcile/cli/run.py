@@ -19,6 +19,7 @@ from reconcile.cli.common import (
     show_values_option,
     target_option,
 )
+from reconcile.diff import not_taken_note
 from reconcile.engine import ApplyResult, Engine
 from reconcile.errors import ReconcileError, UsageError
 from reconcile.manifest.loader import load_collections
@@ -157,6 +158,8 @@ def apply(
                 echo("Apply cancelled; nothing was changed.")
                 return 1
         result = _apply_with_progress(engine, p, skip, ctx)
+        for address, names in engine.not_taken:
+            echo(f"Warning: {not_taken_note(address, names)}")
     _show_result(result, p)
     return 0 if result.ok and not p.errors and not result.skipped else 1
 

@@ -619,7 +619,8 @@ class SqlStore(StateStore):
                     or change.remote_id
                     or (previous.remote_id if previous else None)
                 )
-                entry = carry_replaced(change.entry(remote_id), previous)
+                sent = {f.name for f in change.fields}
+                entry = carry_replaced(change.entry(remote_id), previous, sent)
                 if not entry.collection and previous is not None:
                     entry = replace(entry, collection=previous.collection)
                 self._upsert(cur, entry)
