@@ -163,8 +163,9 @@ def test_independent_changes_go_on_after_one_fails(project: Project, sandbox: Sa
     sandbox.admin("PUT", "/ciopulse/support-groups/G2", json={"lead": "LEAD", "also_alert": []})
     r = project.run("apply", "--auto-approve", "--force")
     assert r.code == 1
-    assert "Failed delete cio/contacts/LEAD" in r.out
-    assert "5 succeeded, 1 failed" in r.out
+    # The plan refuses it before anything is sent (the support groups are read).
+    assert "cio/contacts/LEAD: cannot be deleted" in r.out and "'G2'" in r.out
+    assert "5 succeeded, 0 failed" in r.out
     assert sorted(sandbox.cio_contacts()) == [
         "AGENT-00000",
         "AGENT-00001",

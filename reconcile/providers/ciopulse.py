@@ -79,6 +79,12 @@ class CiopulseProvider(Provider):
         for value in self.client.stream_items(method, path, prefix, address=coll.prefix):
             for raw in _contacts(value) if not _is_entry(value) else [_unwrap(value)]:
                 rec = self._parse(raw)
+                if rec is None and not self._is_contact(raw):
+                    raise ProviderError(
+                        f"{self.config.name}: {method} {path} answered a record that is not a contact; "
+                        "refusing to plan against a body reconcile does not understand (see read_shape, read_fields)",
+                        address=coll.prefix,
+                    )
                 if rec is None:
                     portal += 1  # made in the Portal: no system id, so never addressable here
                     continue
@@ -225,6 +231,11 @@ class CiopulseProvider(Provider):
                         )
                     )
         return problems
+
+    def _is_contact(self, raw: Mapping[str, Any]) -> bool:
+        """A record with a contact's mandatory fields (a Portal contact has no system id)."""
+        folded = {k.lower() for k in raw}
+        return any(a in folded for f in REQUIRED_ON_CREATE for a in self.keys[f])
 
     def _parse(self, raw: Mapping[str, Any]) -> Live | None:
         folded = {k.lower(): v for k, v in raw.items()}
