@@ -19,6 +19,7 @@ from reconcile import redact
 from reconcile.errors import ConfigError, Problem
 from reconcile.manifest.located import LocatedDict, LocatedList, load_documents
 from reconcile.manifest.schemas import config_schema, schema_problems
+from reconcile.provider_types import TYPES
 
 CONFIG_NAME = "reconcile.yaml"
 SECRET_SETTINGS = frozenset({"api_key", "token", "password"})
@@ -151,6 +152,17 @@ def _transport_problems(pc: ProviderConfig, where: LocatedDict, root: Path) -> l
     return out
 
 
+def _type_checks(raw: LocatedDict, resolved: Mapping[str, Any]) -> list[Problem]:
+    """Each provider type's own checks of its resolved settings (a 40-character key)."""
+    out: list[Problem] = []
+    for pname, p in (resolved.get("providers") or {}).items():
+        ptype = TYPES.get(p.get("type", ""))
+        doc = raw["providers"][pname]
+        for setting, message in ptype.check(p) if ptype else []:
+            out.append(Problem(doc.where(setting), f"providers.{pname}.{setting}: {message}"))
+    return out
+
+
 def find_config(directory: Path, config: Path | None) -> Path:
     path = config if config is not None else directory / CONFIG_NAME
     if not path.is_absolute():
@@ -197,6 +209,7 @@ def load_project(
     if problems:
         raise ConfigError("\n".join(str(p) for p in sorted(problems, key=lambda p: p.where)))
     resolved = _interpolate(raw, raw.where(), env, problems)
+    problems = problems or _type_checks(raw, resolved)
     if problems:
         raise ConfigError("\n".join(str(p) for p in problems))
 

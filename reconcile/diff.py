@@ -7,12 +7,13 @@ manifest writes are owned: anything else the vendor holds is never compared.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reconcile.kinds import KindSpec
 from reconcile.model import (
     JSON,
+    REPLACED,
     Action,
     Change,
     Collection,
@@ -32,9 +33,48 @@ from reconcile.model import (
 class CollectionPlan:
     changes: tuple[Change, ...]
     managed_count: int  # records of this collection that state holds
+    not_taken: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (address, fields) the vendor ignored
 
 
-def _same(a: JSON, b: JSON) -> bool:
+def not_taken(
+    want: Mapping[str, JSON], have: Mapping[str, JSON], known: StateEntry | None
+) -> set[str]:
+    """Fields of `want` that reconcile sent and the vendor accepted, but whose live value is
+    still the one the write replaced: the vendor did not take them. Not resent in a loop."""
+    if known is None or known.status is not Status.OK:
+        return set()
+    replaced = known.fields.get(REPLACED)
+    if not isinstance(replaced, Mapping):
+        return set()
+    return {
+        k
+        for k, v in want.items()
+        if k in replaced
+        and k in known.fields
+        and same(known.fields[k], v)
+        and not same(have.get(k), v)
+        and same(have.get(k), replaced[k])
+    }
+
+
+def still_replaced(entry: StateEntry, have: Mapping[str, JSON]) -> StateEntry | None:
+    """`entry` without the replaced values a read now shows were taken; None if unchanged."""
+    replaced = entry.fields.get(REPLACED)
+    if not isinstance(replaced, Mapping):
+        return None
+    keep = {k: v for k, v in replaced.items() if not same(have.get(k), entry.fields.get(k))}
+    if len(keep) == len(replaced):
+        return None
+    fields = {k: v for k, v in entry.fields.items() if k != REPLACED}
+    if keep:
+        fields[REPLACED] = keep
+    return StateEntry(
+        entry.address, entry.provider, entry.kind, entry.scope, entry.key, entry.remote_id,
+        fields, entry.status, entry.collection,
+    )  # fmt: skip
+
+
+def same(a: JSON, b: JSON) -> bool:
     # JSON has one number type: 10 and 10.0 are the same value at the vendor.
     if type(a) is not type(b) and isinstance(a, int | float) and isinstance(b, int | float):
         return not isinstance(a, bool) and not isinstance(b, bool) and float(a) == float(b)
@@ -43,7 +83,7 @@ def _same(a: JSON, b: JSON) -> bool:
 
 def field_changes(want: Mapping[str, JSON], have: Mapping[str, JSON]) -> list[FieldChange]:
     """Field-level differences of the fields in `want` (a missing field counts as null)."""
-    return [FieldChange(k, have.get(k), v) for k, v in want.items() if not _same(have.get(k), v)]
+    return [FieldChange(k, have.get(k), v) for k, v in want.items() if not same(have.get(k), v)]
 
 
 def split_fields(
@@ -71,10 +111,13 @@ def plan_collection(
     live: Mapping[str, Live],
     state: Mapping[str, StateEntry],
     identity: str = "",
+    unobservable: frozenset[str] = frozenset(),
 ) -> CollectionPlan:
     """The changes that make the vendor hold `coll`; `state` is keyed by record key and
-    `identity` names the owning collection in state."""
+    `identity` names the owning collection in state. Toggles in `unobservable` are not
+    shown by reads: they are planned from what state last applied."""
     changes: list[Change] = []
+    ignored: list[tuple[str, tuple[str, ...]]] = []
 
     def change(action: Action, key: str, remote_id: str | None, fields: list[FieldChange] | tuple[FieldChange, ...] = (),
                after: Mapping[str, JSON] | None = None, live_rec: Live | None = None, origin: str = "") -> None:  # fmt: skip
@@ -119,6 +162,10 @@ def plan_collection(
                     )
             continue
         diffs = field_changes(plain, have.fields)
+        skipped = not_taken(plain, have.fields, known) if diffs else set()
+        if skipped:
+            ignored.append((coll.address(d.key), tuple(sorted(skipped))))
+            diffs = [f for f in diffs if f.name not in skipped]
         if diffs and spec.refine_changes is not None:
             diffs = spec.refine_changes(diffs)
         if known is None or known.status is not Status.OK:
@@ -126,7 +173,12 @@ def plan_collection(
         elif diffs:
             change(Action.UPDATE, d.key, have.remote_id, diffs, after, have, d.origin)
         for name, want in toggles.items():
-            is_on = bool(have.fields.get(name, False))
+            if name in unobservable:
+                # Sent only when the declared value changes (first seen: a lock is sent).
+                last = known.fields.get(name) if known is not None else None
+                is_on = bool(last)
+            else:
+                is_on = bool(have.fields.get(name, False))
             if bool(want) != is_on:
                 on, off = spec.toggles[name]
                 change(
@@ -143,7 +195,7 @@ def plan_collection(
             # we already manage, it fires too. Adopted records only record it.
             for name, want in triggers.items():
                 before = known.fields.get(name)
-                if name not in known.fields or not _same(before, want):
+                if name not in known.fields or not same(before, want):
                     change(
                         spec.triggers[name],
                         d.key,
@@ -173,7 +225,7 @@ def plan_collection(
                 change(Action.DELETE, key, have.remote_id, (), None, have, coll.origin)
 
     changes.sort(key=lambda c: c.sort_key)
-    return CollectionPlan(tuple(changes), len(state))
+    return CollectionPlan(tuple(changes), len(state), tuple(ignored))
 
 
 def drift_collection(
@@ -181,13 +233,17 @@ def drift_collection(
     spec: KindSpec,
     live: Mapping[str, Live],
     state: Mapping[str, StateEntry],
+    unobservable: frozenset[str] = frozenset(),
+    notes: list[str] | None = None,
 ) -> list[Drift]:
     """Pending (declared, not applied), changed outside (live moved from what we applied)
-    and unmanaged (live records in a `prune: all` scope that nothing declares)."""
+    and unmanaged (live records in a `prune: all` scope that nothing declares). Fields the
+    vendor did not take are added to `notes`, not claimed as drift."""
     out: list[Drift] = []
     declared: dict[str, Desired] = {d.key: d for d in coll.items}
     for key, d in declared.items():
         plain, toggles, _triggers = split_fields(spec, d.fields)
+        toggles = {k: v for k, v in toggles.items() if k not in unobservable}
         owned = {**plain, **toggles}
         known = state.get(key)
         have = live.get(key)
@@ -205,11 +261,16 @@ def drift_collection(
         live_fields = _with_toggles(have.fields, toggles)
         outside: list[FieldChange] = []
         pending: list[FieldChange] = []
+        ignored = not_taken(plain, have.fields, known)
+        if ignored and notes is not None:
+            notes.append(not_taken_note(addr, ignored))
         for name, want in owned.items():
+            if name in ignored:
+                continue
             now = live_fields.get(name)
-            if known is not None and name in known.fields and not _same(now, known.fields[name]):
+            if known is not None and name in known.fields and not same(now, known.fields[name]):
                 outside.append(FieldChange(name, known.fields[name], now))
-            elif not _same(now, want):
+            elif not same(now, want):
                 pending.append(FieldChange(name, now, want))
         if outside:
             out.append(Drift(addr, DriftClass.CHANGED_OUTSIDE, tuple(outside)))
@@ -253,6 +314,13 @@ def drift_collection(
                     )
                 )
     return out
+
+
+def not_taken_note(address: str, names: Iterable[str]) -> str:
+    return (
+        f"{address}: not taken by the vendor: {', '.join(sorted(names))} (the vendor accepted the "
+        "change but still shows the value it replaced); not sent again until the manifest or the vendor's value changes"
+    )
 
 
 def _with_toggles(fields: Mapping[str, JSON], toggles: Mapping[str, JSON]) -> Mapping[str, JSON]:

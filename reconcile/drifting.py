@@ -26,8 +26,11 @@ def drift_report(engine: Engine, targets: tuple[str, ...]) -> DriftReport:
             warnings.append(
                 f"{r.coll.address(key)}: the vendor holds {len(recs)} records with this key; not compared"
             )
+        warnings += [f"{r.coll.prefix}: {w}" for w in r.live.warnings]
         doubled = {r.coll.address(k) for k in r.live.duplicates}
-        found = drift_collection(r.coll, r.spec, r.live.records, r.state)
+        found = drift_collection(
+            r.coll, r.spec, r.live.records, r.state, r.live.unobservable, warnings
+        )
         out += [d for d in found if d.address not in doubled]
     if targets:
         out = [d for d in out if any(address_matches(d.address, t) for t in targets)]

@@ -20,6 +20,7 @@ import httpx
 
 from reconcile import kinds
 from reconcile.config import Project
+from reconcile.diff import still_replaced
 from reconcile.errors import ManifestError, Problem, ProviderError, UsageError
 from reconcile.manifest.loader import load_collections
 from reconcile.model import (
@@ -71,6 +72,7 @@ class Engine:
         self._collections: list[Collection] | None = None
         self.last_refreshed: list[Refreshed] = []  # what the last plan or saved-plan check read
         self.mask_personal = False  # mask numbers in errors (markdown output is read widely)
+        self.not_taken: list[tuple[str, list[str]]] = []  # what the last apply's read-back found
 
     def close(self) -> None:
         """Close every provider (ending vendor sessions), even when one of them fails."""
@@ -253,7 +255,19 @@ class Engine:
         return out
 
     def remember(self, refreshed: Iterable[Refreshed]) -> None:
-        """Record how each declared collection is applied, for the day its manifest goes."""
+        """Record how each declared collection is applied, for the day its manifest goes;
+        forget the replaced values of writes this read shows were taken (see diff.not_taken)."""
+        refreshed = list(refreshed)
+        taken = [
+            e
+            for r in refreshed
+            if r.live is not None
+            for key, old in r.state.items()
+            if key in r.live.records
+            and (e := still_replaced(old, r.live.records[key].fields)) is not None
+        ]
+        if taken:
+            self.store.record_many(taken, [])
         self.store.remember_collections(
             [
                 KnownCollection(
@@ -292,8 +306,11 @@ class Engine:
         progress: Progress | None = None,
     ) -> ApplyResult:
         from reconcile.applying import apply_plan
+        from reconcile.verifying import record_not_taken
 
-        return apply_plan(self, plan, skip=skip, progress=progress)
+        result = apply_plan(self, plan, skip=skip, progress=progress)
+        self.not_taken = record_not_taken(self, result.succeeded)
+        return result
 
     def drift(self, targets: Iterable[str] = ()) -> DriftReport:
         from reconcile.drifting import drift_report

@@ -101,6 +101,27 @@ def fingerprint(fields: Mapping[str, JSON]) -> str:
     return hashlib.blake2b(raw.encode(), digest_size=10).hexdigest()
 
 
+# A state entry's fields also keep, under this key, fields a write sent that the read
+# right after it showed were not taken (with the value the write meant to replace): they
+# are reported, not resent forever (see `verifying`). No manifest field has this name
+# (item schemas refuse unknown fields).
+REPLACED = "~replaced"
+
+
+def carry_replaced(entry: StateEntry, previous: StateEntry | None, sent: set[str]) -> StateEntry:
+    """`entry` keeping what `previous` recorded as not taken, for fields it did not send."""
+    old = previous.fields.get(REPLACED) if previous is not None else None
+    if not isinstance(old, Mapping):
+        return entry
+    kept = {k: v for k, v in old.items() if k not in sent}
+    if not kept:
+        return entry
+    return StateEntry(
+        entry.address, entry.provider, entry.kind, entry.scope, entry.key, entry.remote_id,
+        {**entry.fields, REPLACED: kept}, entry.status, entry.collection,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Desired:
     """One declared item: its key, the fields the manifest owns, and where it was written."""

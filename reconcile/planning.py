@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from reconcile.diff import plan_collection
+from reconcile.diff import not_taken_note, plan_collection
 from reconcile.errors import (
     ManifestError,
     ProviderError,
@@ -57,7 +57,9 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
         if r.live is None:
             unobservable.append(r.coll.prefix)
             warnings += _blind_notes(r, prov, serial)
-        cp = plan_collection(r.coll, r.spec, live.records, r.state, r.identity)
+        cp = plan_collection(r.coll, r.spec, live.records, r.state, r.identity, live.unobservable)
+        warnings += [f"{r.coll.prefix}: {w}" for w in live.warnings]
+        warnings += [not_taken_note(address, names) for address, names in cp.not_taken]
         coll_changes = _moves(r) + list(cp.changes)
         blocked = _duplicates(r, live, lineage, errors, warnings)
         coll_changes = [c for c in coll_changes if c.key not in blocked]
@@ -348,6 +350,10 @@ def check_saved(engine: Engine, plan: Plan) -> list[tuple[Change, str]]:
             if read is None or c.key not in read.records:
                 edited.append(f"{c.action.value} {c.address}: this checkout plans no such change")
                 continue
+        refused = [e for e in fresh.errors if e.startswith(c.address + ": ")]
+        if refused:
+            moved.append((c, f"not applied: {refused[0][len(c.address) + 2 :]}"))
+            continue
         what = "appeared" if c.live_fingerprint is None else "changed or is gone"
         moved.append(
             (

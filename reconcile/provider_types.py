@@ -8,7 +8,7 @@ together). A new vendor setting is one line here, with its JSON Schema.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,66 @@ COMMON: Mapping[str, Mapping[str, Any]] = {
 
 _STRING = {"type": "string"}
 
+# A check of resolved settings (environment references filled in): (setting, message)
+# pairs; the message never holds the value, which may be a credential.
+SettingsCheck = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
+
+
+def _no_check(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return []
+
+
+def _ciopulse_check(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+    key = settings.get("api_key")
+    if isinstance(key, str) and len(key) != 40:
+        return [("api_key", f"a CIOPulse API key has 40 characters; this one has {len(key)}")]
+    return []
+
+
+def _enum(*values: str, default: str, description: str) -> dict[str, Any]:
+    return {"enum": list(values), "default": default, "description": description}
+
+
+CIOPULSE_SETTINGS: Mapping[str, Mapping[str, Any]] = {
+    "portal_code": _STRING,
+    "api_key": _STRING,
+    "read_shape": _enum(
+        "auto", "wrapped", "flat", "list", "data", default="auto",
+        description='GET body: {"contacts":[{"contact":{}}]}, {"contacts":[{}]}, [..] or {"data":[..]}',
+    ),
+    "read_fields": {
+        "type": "object",
+        "description": "our field name -> the vendor's key in GET bodies (e.g. system_id: Contact_System_ID)",
+        "propertyNames": {"enum": ["system_id", "first_name", "last_name", "email", "job_title", "mobile"]},
+        "additionalProperties": {"type": "string", "minLength": 1},
+    },
+}  # fmt: skip
+
+JTEL_SETTINGS: Mapping[str, Mapping[str, Any]] = {
+    "client_id": {"type": ["string", "integer"]},
+    "token": _STRING,
+    "id_field": _enum(
+        "auto", "ID", "DiallerContactsID", default="auto",
+        description="the key a contact's id is read from (auto: whichever the record carries)",
+    ),
+    "duplicates_scope": _enum(
+        "campaign", "account", default="campaign",
+        description="where overwriteDuplicates matches UserData: one campaign or the whole account",
+    ),
+    "clear_with": {
+        "enum": ["null", None, "empty"], "default": "null",  # YAML reads a bare null as None
+        "description": "how an update clears a field: JSON null or an empty string",
+    },
+    "lock_field": {
+        "type": "string", "minLength": 1, "default": "bLocked",
+        "description": "the key a contact's lock shows under in reads",
+    },
+    "release": _enum(
+        "current", "legacy", default="current",
+        description="legacy: releases before 3.19 (32-character limits, no Region field)",
+    ),
+}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class ProviderType:
@@ -49,6 +109,7 @@ class ProviderType:
     required: tuple[str, ...]
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     endpoints: tuple[str, ...] = ()
+    check: SettingsCheck = _no_check
 
     def properties(self) -> dict[str, Any]:
         props: dict[str, Any] = {**COMMON, **self.settings}
@@ -72,13 +133,14 @@ TYPES: dict[str, ProviderType] = {
         ProviderType(
             "ciopulse",
             ("url", "portal_code", "api_key"),
-            {"portal_code": _STRING, "api_key": _STRING},
-            ("list", "get", "upsert", "delete"),
+            CIOPULSE_SETTINGS,
+            ("list", "get", "upsert", "delete", "support_groups"),
+            _ciopulse_check,
         ),
         ProviderType(
             "jtel",
             ("url", "client_id", "token"),
-            {"client_id": {"type": ["string", "integer"]}, "token": _STRING},
+            JTEL_SETTINGS,
             (
                 "campaigns",
                 "list",

@@ -29,11 +29,11 @@ def test_references_defaults_and_dollar_escapes(tmp_path: Path) -> None:
     assert cio.url == "https://fallback/api/v5"
     assert cio.settings["portal_code"] == "P$1"
     assert cio.settings["api_key"] == "k" * 40
-    p = load_project(tmp_path, env={"CIO_KEY": "k", "CIO_URL": "https://real/api/v5"})
+    p = load_project(tmp_path, env={"CIO_KEY": "k" * 40, "CIO_URL": "https://real/api/v5"})
     assert p.providers["cio"].url == "https://real/api/v5"
     # An empty variable counts as unset, so the default applies.
     assert (
-        load_project(tmp_path, env={"CIO_KEY": "k", "CIO_URL": ""}).providers["cio"].url
+        load_project(tmp_path, env={"CIO_KEY": "k" * 40, "CIO_URL": ""}).providers["cio"].url
         == "https://fallback/api/v5"
     )
 

@@ -144,31 +144,40 @@ def test_rate_limit_answers_are_retried_after_the_vendors_delay(
     check_converged(project, sandbox, "ciopulse", 20)
 
 
-def test_independent_changes_go_on_after_one_fails(project: Project, sandbox: Sandbox) -> None:
-    sandbox.admin(
-        "PUT",
-        "/ciopulse/contacts/AGENT-00000",
-        json={"first_name": "A", "last_name": "B", "email": "a@example.com"},
-    )
-    sandbox.admin(
-        "PUT", "/ciopulse/support-groups/G", json={"lead": "AGENT-00000", "also_alert": []}
-    )
-    project.manifest(cio_manifest(5, prune="all"))
-    # AGENT-00000 adopt works; an unknown record in a prune: all scope that leads a group cannot go.
+def test_a_plan_error_stops_everything_and_a_vendor_refusal_stops_only_its_record(
+    project: Project, sandbox: Sandbox
+) -> None:
     sandbox.admin(
         "PUT",
         "/ciopulse/contacts/LEAD",
         json={"first_name": "L", "last_name": "L", "email": "lead@example.com"},
     )
     sandbox.admin("PUT", "/ciopulse/support-groups/G2", json={"lead": "LEAD", "also_alert": []})
+    project.manifest(cio_manifest(5, prune="all"))
     r = project.run("apply", "--auto-approve", "--force")
-    assert r.code == 1
-    assert "Failed delete cio/contacts/LEAD" in r.out
-    assert "5 succeeded, 1 failed" in r.out
+    assert r.code == 1 and "nothing was applied" in r.err
+    # The plan refuses the delete before anything is sent (the support groups are read).
+    assert "cio/contacts/LEAD: cannot be deleted" in r.out and "'G2'" in r.out
+    assert sorted(sandbox.cio_contacts()) == ["LEAD"]
+
+    project.manifest(cio_manifest(5))  # the LEAD problem gone; one create refused by the vendor
+    sandbox.admin(
+        "POST",
+        "/faults/script",
+        json={
+            "vendor": "ciopulse",
+            "fault": "status",
+            "status": 400,
+            "method": "PUT",
+            "path_contains": "AGENT-00002",
+        },
+    )
+    r = project.run("apply", "--auto-approve")
+    assert r.code == 1 and "Failed create cio/contacts/AGENT-00002" in r.out
+    assert "4 succeeded, 1 failed" in r.out
     assert sorted(sandbox.cio_contacts()) == [
         "AGENT-00000",
         "AGENT-00001",
-        "AGENT-00002",
         "AGENT-00003",
         "AGENT-00004",
         "LEAD",

@@ -21,6 +21,7 @@ from reconcile.cli.common import (
     target_option,
 )
 from reconcile.config import Project
+from reconcile.diff import not_taken_note
 from reconcile.engine import ApplyResult, Engine
 from reconcile.errors import ManifestError, ReconcileError, UsageError
 from reconcile.manifest.loader import load_collections
@@ -194,6 +195,8 @@ def apply(
                 echo("Apply cancelled; nothing was changed.")
                 return 1
         result = _apply_with_progress(engine, p, skip, ctx)
+        for address, names in engine.not_taken:
+            echo(f"Warning: {not_taken_note(address, names)}")
     _show_result(result, p)
     return 0 if result.ok and not p.errors and not result.skipped else 1
 

@@ -28,6 +28,10 @@ FieldRefiner = Callable[[list[Any]], list[Any]]
 ContextCheck = Callable[[Collection, Mapping[str, Any]], list[Problem]]
 # A blacklist's scope display -> (whether it holds phone numbers, its campaign or None for all).
 BlacklistScope = Callable[[str], tuple[bool, str | None]]
+# Checks that depend on the provider's settings (a vendor release, a uniqueness scope):
+# (item, settings) -> (field, message); (collections of one provider, settings) -> (where, message).
+SettingsItemCheck = Callable[[Mapping[str, Any], Mapping[str, Any]], list[tuple[str, str]]]
+AcrossCheck = Callable[[Sequence[Any], Mapping[str, Any]], list[tuple[str, str]]]
 
 
 def _no_item_check(item: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -41,6 +45,16 @@ def _no_collection_check(items: Sequence[Mapping[str, Any]]) -> list[tuple[int, 
 def _no_document_check(
     options: Mapping[str, Any], items: Sequence[Mapping[str, Any]]
 ) -> list[tuple[int, tuple[str, ...], str]]:
+    return []
+
+
+def _no_settings_check(
+    item: Mapping[str, Any], settings: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    return []
+
+
+def _no_across_check(colls: Sequence[Any], settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
@@ -84,6 +98,8 @@ class KindSpec:
     resend_uncertain: bool = False
     # Set on blacklist kinds: the compliance rule reads their entries through it.
     blacklist_scope: BlacklistScope | None = None
+    check_with_settings: SettingsItemCheck = _no_settings_check
+    check_across: AcrossCheck = _no_across_check  # all of one provider's collections of this kind
 
     @property
     def provider_type(self) -> str:

@@ -12,14 +12,15 @@ from reconcile.kinds.rules import check_e164, check_email, duplicate_values, str
 FIELDS = ("first_name", "last_name", "email", "job_title", "mobile")
 REQUIRED_ON_CREATE = ("first_name", "last_name", "email")
 
-_nullable_string = {"type": ["string", "null"], "maxLength": 255}
+# No length limits are documented: none are invented. E-mail: RFC 5321's 254; mobile: E.164.
+_nullable_string = {"type": ["string", "null"]}
 
 ITEM_SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "required": ["system_id"],
     "additionalProperties": False,
     "properties": {
-        "system_id": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[^/\\\\]+$"},
+        "system_id": {"type": "string", "minLength": 1, "pattern": "^[^/\\\\]+$"},
         "first_name": _nullable_string,
         "last_name": _nullable_string,
         "email": {"type": ["string", "null"], "maxLength": 254},
@@ -57,6 +58,10 @@ def check_item(item: Mapping[str, Any]) -> list[tuple[str, str]]:
     for name in REQUIRED_ON_CREATE:
         if name in item and item[name] is None:
             out.append((name, f"{name} cannot be cleared: CIOPulse requires it on every contact"))
+        elif isinstance(item.get(name), str) and not item[name].strip():
+            out.append(
+                (name, f"{name} cannot be empty or blank: CIOPulse requires it on every contact")
+            )
     out += check_email("email", item.get("email"))
     out += check_e164("mobile", item.get("mobile"))
     return out

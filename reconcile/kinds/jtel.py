@@ -82,11 +82,66 @@ def check_item(item: Mapping[str, Any]) -> list[tuple[str, str]]:
     out += check_email("Email", item.get("Email"))
     for d in DATETIMES:
         out += check_datetime(d, item.get(d))
+    for name, value in item.items():
+        if value == "" and name not in ("UserData", "Name"):
+            out.append(
+                (
+                    name,
+                    "write null (or leave the field out) for an empty value: jtel reads do not tell an empty text from a missing one",
+                )
+            )
     return out
 
 
 def check_collection(items: Sequence[Mapping[str, Any]]) -> list[tuple[int, str, str]]:
     return []
+
+
+LEGACY_LIMIT = 32  # releases before 3.19 used 32 where later ones use 64
+
+
+def check_with_settings(
+    item: Mapping[str, Any], settings: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """`release: legacy`: the limits of releases before 3.19 (which have no Region)."""
+    if settings.get("release", "current") != "legacy":
+        return []
+    out: list[tuple[str, str]] = []
+    for name, value in item.items():
+        if name == "Region":
+            out.append((name, "jtel releases before 3.19 (release: legacy) have no Region field"))
+        elif LENGTHS.get(name) == 64 and isinstance(value, str) and len(value) > LEGACY_LIMIT:
+            out.append(
+                (
+                    name,
+                    f"{len(value)} characters; jtel releases before 3.19 (release: legacy) take at most {LEGACY_LIMIT}",
+                )
+            )
+    return out
+
+
+def check_across(colls: Sequence[Any], settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """`duplicates_scope: account`: an import matches UserData across the whole account, so
+    one UserData declared in two campaigns would overwrite (or move) one contact twice."""
+    if settings.get("duplicates_scope", "campaign") != "account":
+        return []
+    first: dict[str, tuple[str, str]] = {}  # UserData -> (origin, campaign)
+    out: list[tuple[str, str]] = []
+    for c in colls:
+        for d in c.items:
+            seen = first.get(d.key)
+            if seen is None:
+                first[d.key] = (d.origin, c.scope)
+            elif seen[1] != c.scope:
+                out.append(
+                    (
+                        d.origin,
+                        f"UserData {d.key!r} is also declared in campaign {seen[1]!r} at {seen[0]}; with "
+                        f"duplicates_scope: account, jtel matches UserData across the account, so the two "
+                        "would overwrite one contact",
+                    )
+                )
+    return out
 
 
 DIALLER_CONTACTS = register(
@@ -114,5 +169,7 @@ DIALLER_CONTACTS = register(
         ),
         check_item=check_item,
         check_collection=check_collection,
+        check_with_settings=check_with_settings,
+        check_across=check_across,
     )
 )

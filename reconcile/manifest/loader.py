@@ -78,6 +78,14 @@ def load_collections(project: Project) -> list[Collection]:
     collections: list[Collection] = []
     for path in files:
         collections += _load_file(project, path, problems)
+    by_provider: dict[tuple[str, str], list[Collection]] = {}
+    for c in collections:
+        by_provider.setdefault((c.provider, c.kind), []).append(c)
+    for (provider, kind), colls in by_provider.items():
+        spec = kinds.get(kind)
+        assert spec is not None
+        settings = project.providers[provider].settings
+        problems += [Problem(w, m) for w, m in spec.check_across(colls, settings)]
     seen: dict[tuple[str, str, str], str] = {}
     for c in collections:
         ident = (c.provider, c.kind, c.scope)
@@ -220,7 +228,13 @@ def _load_document(
             problems.extend(schema_problems(spec.item_schema, item, where, prefix=(f"items[{i}]",)))
             continue
         located = item if isinstance(item, LocatedDict) else None
-        for fld, message in [*_unsendable(item), *spec.check_item(item)]:
+        settings = project.providers[str(provider)].settings
+        checks = [
+            *_unsendable(item),
+            *spec.check_item(item),
+            *spec.check_with_settings(item, settings),
+        ]
+        for fld, message in checks:
             problems.append(
                 Problem(
                     located.where(fld) if located and fld in item else where,

@@ -27,7 +27,7 @@ from urllib.parse import quote
 import httpx
 
 from reconcile.config import ProviderConfig
-from reconcile.errors import Problem, UsageError
+from reconcile.errors import Problem, ProviderError, UsageError
 from reconcile.http import VendorClient
 from reconcile.model import Change, Collection, Live, StateEntry
 
@@ -47,6 +47,10 @@ class ReadResult:
 
     records: Mapping[str, Live]
     duplicates: Mapping[str, list[Live]] = field(default_factory=dict)
+    # Said once in plan and drift: records skipped, behaviours this vendor does not show.
+    warnings: tuple[str, ...] = ()
+    # Fields (toggles) the reads do not show: planned from state, never claimed as drift.
+    unobservable: frozenset[str] = frozenset()
 
 
 class Provider(abc.ABC):
@@ -80,6 +84,9 @@ class Provider(abc.ABC):
     def endpoint(self, name: str, **params: Any) -> tuple[str, str]:
         spec = self.config.endpoints.get(name) or self.endpoint_defaults[name]
         method, path = spec.split(" ", 1)
+        missing = [k for k, v in params.items() if v is None and "{" + k + "}" in path]
+        if missing:  # never a request to `/contact/None`
+            raise ProviderError(f"{self.config.name}: {name}: no {', '.join(missing)} known")
         return method.upper(), path.format(**{k: quote(str(v), safe="") for k, v in params.items()})
 
     def close(self) -> None:

@@ -1,10 +1,13 @@
 """CIOPulse Contacts API v5: PUT upsert by our system_id, DELETE, GET all.
 
 Assumptions (README, table of vendor assumptions): the GET body shape is
-undocumented, so the parser accepts the wrapped `{"contacts": [{"contact":
-{...}}]}` form, a flat list, or `{"contacts": [{...}]}`, with keys in any
-case (`First_Name`, `first_name`); a refused delete (support-group lead)
-answers 4xx and is reported, not retried.
+undocumented, so by default (`read_shape: auto`) the parser accepts the wrapped
+`{"contacts": [{"contact": {...}}]}` form, a flat list, `{"contacts": [{...}]}`
+or `{"data": [...]}`, with keys in any case (`First_Name`, `first_name`);
+`read_shape` and `read_fields` pin them. A contact made in the Portal has no
+system id: it is counted and skipped. A delete the vendor would refuse (the
+contact leads or is alerted by a support group) fails the plan, from the
+documented support-group read; a refusal anyway (400, 409 or 422) is reported.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from reconcile.config import ProviderConfig
 from reconcile.errors import NotFoundError, Problem, ProviderError
 from reconcile.http import json_message
 from reconcile.kinds.ciopulse import FIELDS, REQUIRED_ON_CREATE
@@ -34,7 +38,26 @@ class CiopulseProvider(Provider):
         "get": "GET /contacts/{id}",
         "upsert": "PUT /contacts/{id}",
         "delete": "DELETE /contacts/{id}",
+        "support_groups": "GET /support-groups",
     }
+    _SHAPES: ClassVar[Mapping[str, str]] = {
+        "wrapped": "contacts.item", "flat": "contacts.item", "list": "item", "data": "data.item",
+    }  # fmt: skip
+
+    def __init__(
+        self, config: ProviderConfig, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        super().__init__(config, transport)
+        self.shape = str(config.settings.get("read_shape", "auto"))
+        names = dict(config.settings.get("read_fields") or {})
+        # our field -> the vendor keys it may come under, folded (exact names given win)
+        self.keys: dict[str, tuple[str, ...]] = {
+            "system_id": (names["system_id"].lower(),) if "system_id" in names else _ID_KEYS,
+            **{
+                f: (names[f].lower(),) if f in names else aliases
+                for f, aliases in _FIELD_KEYS.items()
+            },
+        }
 
     def auth_headers(self) -> Mapping[str, str]:
         s = self.config.settings
@@ -51,17 +74,28 @@ class CiopulseProvider(Provider):
     def read(self, coll: Collection, scope_id: str | None) -> ReadResult:
         method, path = self.endpoint("list")
         records: dict[str, Live] = {}
-        for value in self.client.stream_items(method, path, _list_prefix, address=coll.prefix):
+        portal = 0
+        prefix = self._SHAPES.get(self.shape, _list_prefix)
+        for value in self.client.stream_items(method, path, prefix, address=coll.prefix):
             for raw in _contacts(value) if not _is_entry(value) else [_unwrap(value)]:
-                rec = _parse(raw)
-                if rec is None:
+                rec = self._parse(raw)
+                if rec is None and not self._is_contact(raw):
                     raise ProviderError(
-                        f"{self.config.name}: {method} {path} answered a record without a system id; "
-                        "refusing to plan against a body reconcile does not understand",
+                        f"{self.config.name}: {method} {path} answered a record that is not a contact; "
+                        "refusing to plan against a body reconcile does not understand (see read_shape, read_fields)",
                         address=coll.prefix,
                     )
+                if rec is None:
+                    portal += 1  # made in the Portal: no system id, so never addressable here
+                    continue
                 records[rec.key] = rec
-        return ReadResult(records)
+        warnings = []
+        if portal:
+            warnings.append(
+                f"{portal} live contact(s) have no system id (made in the CIOPulse Portal): "
+                "skipped, never compared or deleted; give them a system id to manage them"
+            )
+        return ReadResult(records, warnings=tuple(warnings))
 
     def fetch_one(self, coll: Collection, scope_id: str | None, remote_id: str) -> Live | None:
         method, path = self.endpoint("get", id=remote_id)
@@ -72,7 +106,7 @@ class CiopulseProvider(Provider):
         except NotFoundError:
             return None
         for raw in _contacts(resp.json()):
-            rec = _parse(raw)
+            rec = self._parse(raw)
             if rec is not None and rec.key == remote_id:
                 return rec
         return None
@@ -145,6 +179,7 @@ class CiopulseProvider(Provider):
                             f"{', '.join(missing)} must be declared to create a CIOPulse contact (declared at {c.origin})",
                         )
                     )
+        problems += self._support_group_refusals(coll, live, changes)
         for key, email in moving.items():
             if not isinstance(email, str):
                 continue
@@ -159,6 +194,85 @@ class CiopulseProvider(Provider):
             else:
                 final[email.lower()] = key
         return problems
+
+    def _support_group_refusals(
+        self, coll: Collection, live: ReadResult, changes: list[Change]
+    ) -> list[Problem]:
+        """CIOPulse refuses to delete a support group's lead or also-alert contact: such
+        deletes fail the plan, naming the group, before anything is sent."""
+        deleting = {c.key: c for c in changes if c.action is Action.DELETE}
+        if not deleting:
+            return []
+        by_email = {
+            str(r.fields["email"]).lower(): k
+            for k, r in live.records.items()
+            if isinstance(r.fields.get("email"), str)
+        }
+        method, path = self.endpoint("support_groups")
+        resp = self.client.request(method, path, address=coll.prefix, idempotent=True, ok=(200,))
+        problems = []
+        for group in _groups(resp.json()):
+            name = next(
+                (
+                    group[k]
+                    for k in ("support_group_name", "name", "support_group_system_id", "system_id")
+                    if group.get(k)
+                ),
+                "?",
+            )
+            for role, sid, email in _members(group):
+                key = str(sid) if str(sid) in deleting else by_email.get(str(email or "").lower())
+                if key in deleting:
+                    problems.append(
+                        Problem(
+                            coll.address(key),
+                            f"cannot be deleted: it is the {role} of CIOPulse support group {name!r}; "
+                            "change the group in CIOPulse first, or keep the contact declared",
+                        )
+                    )
+        return problems
+
+    def _is_contact(self, raw: Mapping[str, Any]) -> bool:
+        """A record with a contact's mandatory fields (a Portal contact has no system id)."""
+        folded = {k.lower() for k in raw}
+        return any(a in folded for f in REQUIRED_ON_CREATE for a in self.keys[f])
+
+    def _parse(self, raw: Mapping[str, Any]) -> Live | None:
+        folded = {k.lower(): v for k, v in raw.items()}
+        key = next(
+            (folded[k] for k in self.keys["system_id"] if folded.get(k) not in (None, "")), None
+        )
+        if key is None:
+            return None
+        fields: dict[str, Any] = {}
+        for name in FIELDS:
+            for a in self.keys[name]:
+                if a in folded:
+                    v = folded[a]
+                    fields[name] = None if v == "" else v
+                    break
+        return Live(key=str(key), remote_id=str(key), fields=fields)
+
+
+def _groups(body: Any) -> Iterable[Mapping[str, Any]]:
+    """Support groups from `{"support_groups": [{"support_group": {...}}]}` (the documented
+    shape) or a flat variant, with keys folded to lower case."""
+    rows = body.get("support_groups", body.get("data", [])) if isinstance(body, Mapping) else body
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, Mapping):
+            inner = row.get("support_group") or row.get("Support_Group") or row
+            if isinstance(inner, Mapping):
+                yield {k.lower(): v for k, v in inner.items()}
+
+
+def _members(group: Mapping[str, Any]) -> Iterable[tuple[str, str | None, str | None]]:
+    yield "Support Lead", group.get("support_lead_system_id"), group.get("support_lead_email")
+    for i in range(1, 7):
+        yield (
+            f"Also Alert {i}",
+            group.get(f"also_alert_{i}_system_id"),
+            group.get(f"also_alert_{i}_email"),
+        )
 
 
 _LIST_KEYS = ("contacts", "data", "records", "items", "results")
@@ -201,18 +315,3 @@ def _contacts(body: Any) -> Iterable[Mapping[str, Any]]:
     for entry in body:
         if isinstance(entry, Mapping):
             yield _unwrap(entry)
-
-
-def _parse(raw: Mapping[str, Any]) -> Live | None:
-    folded = {k.lower(): v for k, v in raw.items()}
-    key = next((folded[k] for k in _ID_KEYS if folded.get(k) not in (None, "")), None)
-    if key is None:
-        return None
-    fields: dict[str, Any] = {}
-    for name, aliases in _FIELD_KEYS.items():
-        for a in aliases:
-            if a in folded:
-                v = folded[a]
-                fields[name] = None if v == "" else v
-                break
-    return Live(key=str(key), remote_id=str(key), fields=fields)

@@ -5,6 +5,10 @@ Calls the vendor documents: list per campaign, get by id, import (with
 delete by id, campaigns list. Calls it does not publish (update, lock, unlock,
 reset, history) use the most plausible URL and can each be overridden with
 `endpoints:` in reconcile.yaml; see the README's table of vendor assumptions.
+
+What a server may do otherwise is never trusted: a read keeps only records of
+its own campaign (older releases ignore the filter), an empty 404 is a missing
+endpoint and never "already gone", and no call is built without a contact id.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from reconcile.model import Action, Change, Collection, Live
 from reconcile.providers.base import Provider, ReadResult
 
 _WRITABLE = frozenset(WRITABLE)
-LOCK_FIELD = "bLocked"  # assumption: how a contact's lock shows in list/get answers
+_ID_KEYS = ("ID", "DiallerContactsID")
 
 
 class JtelProvider(Provider):
@@ -49,6 +53,14 @@ class JtelProvider(Provider):
         super().__init__(dataclasses.replace(config, url=f"{config.url}/{client_id}"), transport)
         self._campaigns: list[Mapping[str, Any]] | None = None
         self._campaigns_lock = threading.Lock()
+        s = config.settings
+        # Settings for what the vendor leaves open (README, table of vendor assumptions).
+        self.id_keys = _ID_KEYS if s.get("id_field", "auto") == "auto" else (s["id_field"],)
+        self.lock_field = str(s.get("lock_field", "bLocked"))
+        self.clear_value: Any = "" if s.get("clear_with", "null") == "empty" else None
+        self._id_key_seen = self.id_keys[0]  # the id key reads carry: the one updates name
+        self._found: dict[str | None, dict[str, str]] = {}  # scope -> UserData -> id, lookups
+        self._found_lock = threading.Lock()
 
     def auth_headers(self) -> Mapping[str, str]:
         return {
@@ -115,16 +127,47 @@ class JtelProvider(Provider):
         method, path = self.endpoint("list", campaign=scope_id)
         records: dict[str, Live] = {}
         duplicates: dict[str, list[Live]] = {}
+        foreign = unplaced = 0
+        lock_shown = False
         for raw in self.client.stream_items(method, path, "records.item", address=coll.prefix):
-            rec = _parse(raw)
+            if not isinstance(raw, Mapping):
+                continue
+            campaign = raw.get("DiallerCampaignsID")
+            if campaign is None:
+                unplaced += 1
+                continue
+            if scope_id is not None and str(campaign) != str(scope_id):
+                foreign += 1  # the server ignored the campaign filter: never ours here
+                continue
+            rec = self._parse(raw)
             if rec is None:
                 continue  # no UserData: not addressable, so never ours
+            lock_shown = lock_shown or self.lock_field in raw
             if rec.key in records or rec.key in duplicates:
                 first = records.pop(rec.key, None)
                 duplicates.setdefault(rec.key, [first] if first else []).append(rec)
             else:
                 records[rec.key] = rec
-        return ReadResult(records, duplicates)
+        warnings: list[str] = []
+        if foreign:
+            warnings.append(
+                f"the list answered {foreign} record(s) of other campaigns (this jtel release ignores "
+                "the campaign filter); they were left out: never compared, updated, locked or deleted"
+            )
+        if unplaced:
+            warnings.append(
+                f"the list answered {unplaced} record(s) without a DiallerCampaignsID; left out, "
+                "since they cannot be shown to belong to this campaign"
+            )
+        unobservable: frozenset[str] = frozenset()
+        if records and not lock_shown:
+            unobservable = frozenset({"locked"})
+            records = {k: _without_lock(r) for k, r in records.items()}
+            warnings.append(
+                f"this jtel server's reads carry no {self.lock_field!r} field, so lock state cannot be "
+                "observed: locks are sent only when the declared value changes, and no lock drift is claimed"
+            )
+        return ReadResult(records, duplicates, tuple(warnings), unobservable)
 
     def fetch_one(self, coll: Collection, scope_id: str | None, remote_id: str) -> Live | None:
         method, path = self.endpoint("get", id=remote_id)
@@ -140,7 +183,7 @@ class JtelProvider(Provider):
                     f"jtel contact {remote_id} belongs to campaign {raw.get('DiallerCampaignsID')}, not {scope_id}",
                     address=coll.prefix,
                 )
-            return _parse(raw)
+            return self._parse(raw)
         return None
 
     def history(self, change_like: Live, scope_id: str | None) -> list[dict[str, Any]]:
@@ -149,6 +192,28 @@ class JtelProvider(Provider):
         body = resp.json()
         rows = body.get("records", body) if isinstance(body, Mapping) else body
         return [dict(r) for r in rows if isinstance(r, Mapping)] if isinstance(rows, list) else []
+
+    def _parse(self, raw: Mapping[str, Any]) -> Live | None:
+        key = raw.get("UserData")
+        if key in (None, ""):
+            return None
+        # Empty fields are left out (a missing field compares as null, and a field cleared
+        # with "" reads back as ""): a jtel record carries ~40 writable fields, mostly empty.
+        fields: dict[str, Any] = {
+            k: v
+            for k, v in raw.items()
+            if v not in (None, "") and k in _WRITABLE and k != "UserData"
+        }
+        fields["locked"] = bool(raw.get(self.lock_field))
+        rid = self._id_of(raw)
+        return Live(key=str(key), remote_id=rid or "", fields=fields)
+
+    def _id_of(self, raw: Mapping[str, Any]) -> str | None:
+        for k in self.id_keys:
+            if raw.get(k) not in (None, ""):
+                self._id_key_seen = k
+                return str(raw[k])
+        return None
 
     # -- writes ---------------------------------------------------------------------
     def write(self, change: Change, scope_id: str | None) -> str | None:
@@ -166,64 +231,112 @@ class JtelProvider(Provider):
             resp = self.client.request(
                 method, path, address=change.address, idempotent=safe, ok=(200, 201), json_body=body
             )
-            return _first_id(resp) or change.remote_id
-        if change.remote_id is None:
-            raise ProviderError(
-                f"no jtel contact id known for this {a.value}", address=change.address
-            )
+            # An answer without the id (some releases): later calls look it up by UserData.
+            return self._first_id(resp)
+        remote_id = change.remote_id or None
         if a in (Action.UPDATE, Action.ADOPT):
-            body = {f.name: f.after for f in change.fields if f.name in _WRITABLE}
+            body = {
+                f.name: self.clear_value if f.after is None else f.after
+                for f in change.fields
+                if f.name in _WRITABLE
+            }
             if body:
-                method, path = self.endpoint("update", id=change.remote_id)
-                self.client.request(
-                    method,
-                    path,
-                    address=change.address,
-                    idempotent=True,
-                    ok=(200, 201, 204),
-                    json_body=body,
-                )
-            return change.remote_id
-        if a is Action.DELETE:
-            method, path = self.endpoint("delete", id=change.remote_id)
-            try:
-                self.client.request(
-                    method, path, address=change.address, idempotent=True, ok=(200, 202, 204)
-                )
-            except NotFoundError:
-                pass  # already gone
-            return change.remote_id
-        if a in (Action.LOCK, Action.UNLOCK, Action.RESET):
-            method, path = self.endpoint(a.value, id=change.remote_id)
-            self.client.request(
-                method, path, address=change.address, idempotent=True, ok=(200, 204)
-            )
-            return change.remote_id
+                if remote_id is None and "{id}" in self._spec("update"):
+                    remote_id = self._lookup(change, scope_id)
+                # The vendor's page: an update names its contact by ID or UserData in the
+                # body. Both are sent, so a body-identified `update` endpoint works too.
+                body["UserData"] = change.key
+                if remote_id is not None:
+                    body[self._id_key_seen] = int(remote_id) if remote_id.isdigit() else remote_id
+                method, path = self.endpoint("update", id=remote_id)
+                self._act(change, method, path, (200, 201, 204), body)
+            return remote_id
+        if a in (Action.DELETE, Action.LOCK, Action.UNLOCK, Action.RESET):
+            if remote_id is None:
+                remote_id = self._lookup(change, scope_id, gone_ok=a is Action.DELETE)
+                if remote_id is None:
+                    return None  # a delete of a contact the campaign no longer holds
+            method, path = self.endpoint(a.value, id=remote_id)
+            ok = (200, 202, 204) if a is Action.DELETE else (200, 204)
+            self._act(change, method, path, ok, None, gone_ok=a is Action.DELETE)
+            return remote_id
         raise ProviderError(
             f"jtel dialler contacts have no {a.value} action", address=change.address
         )
 
+    def _spec(self, name: str) -> str:
+        return self.config.endpoints.get(name) or self.endpoint_defaults[name]
 
-def _first_id(resp: httpx.Response) -> str | None:
-    try:
-        records = resp.json().get("records") or []
-    except (ValueError, AttributeError):
+    def _act(
+        self,
+        change: Change,
+        method: str,
+        path: str,
+        ok: tuple[int, ...],
+        body: Any,
+        *,
+        gone_ok: bool = False,
+    ) -> None:
+        """One call on one contact. A 404 with a JSON body means the contact is missing
+        (a delete's goal is met); an empty 404 means this server has no such endpoint."""
+        resp = self.client.request(
+            method, path, address=change.address, idempotent=True, ok=(*ok, 404), json_body=body
+        )
+        if resp.status_code != 404:
+            return
+        if not resp.content.strip():
+            raise ProviderError(
+                f"{self.config.name}: {method} {path} answered an empty 404: this jtel server has no such "
+                f"endpoint; nothing changed (override `{change.action.value if change.action is not Action.ADOPT else 'update'}` "
+                "under `endpoints:` in reconcile.yaml)",
+                address=change.address,
+                status=404,
+            )
+        if gone_ok:
+            return
+        raise NotFoundError(
+            f"{self.config.name}: {method} {path} answered 404: {self.error_message(resp)} "
+            "(the contact is no longer at the vendor)",
+            address=change.address,
+            status=404,
+        )
+
+    def _lookup(self, change: Change, scope_id: str | None, *, gone_ok: bool = False) -> str | None:
+        """The id of the contact with this UserData in its campaign, from a list read (kept
+        for the run, read again on a miss): for contacts whose create answer had no id."""
+        with self._found_lock:
+            found = self._found.get(scope_id, {})
+            if change.key not in found:
+                found = {}
+                method, path = self.endpoint("list", campaign=scope_id)
+                for raw in self.client.stream_items(
+                    method, path, "records.item", address=change.address
+                ):
+                    if isinstance(raw, Mapping) and str(raw.get("DiallerCampaignsID")) == str(
+                        scope_id
+                    ):
+                        rid = self._id_of(raw)
+                        if raw.get("UserData") not in (None, "") and rid is not None:
+                            found[str(raw["UserData"])] = rid
+                self._found[scope_id] = found
+            rid = found.get(change.key)
+        if rid is None and not gone_ok:
+            raise ProviderError(
+                f"no jtel contact with UserData {change.key!r} in campaign {scope_id} to {change.action.value}",
+                address=change.address,
+            )
+        return rid
+
+    def _first_id(self, resp: httpx.Response) -> str | None:
+        try:
+            records = resp.json().get("records") or []
+        except (ValueError, AttributeError):
+            return None
+        for r in records:
+            if isinstance(r, Mapping):
+                return self._id_of(r)
         return None
-    for r in records:
-        if isinstance(r, Mapping) and r.get("ID") is not None:
-            return str(r["ID"])
-    return None
 
 
-def _parse(raw: Mapping[str, Any]) -> Live | None:
-    key = raw.get("UserData")
-    if key in (None, ""):
-        return None
-    # Empty fields are left out (a missing field compares as null): a jtel record carries
-    # ~40 writable fields, mostly empty, and a campaign can hold tens of thousands.
-    fields: dict[str, Any] = {
-        k: v for k, v in raw.items() if v is not None and k in _WRITABLE and k != "UserData"
-    }
-    fields["locked"] = bool(raw.get(LOCK_FIELD))
-    rid = raw.get("ID", raw.get("DiallerContactsID"))
-    return Live(key=str(key), remote_id=str(rid), fields=fields)
+def _without_lock(rec: Live) -> Live:
+    return Live(rec.key, rec.remote_id, {k: v for k, v in rec.fields.items() if k != "locked"})

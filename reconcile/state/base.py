@@ -29,7 +29,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from reconcile.model import JSON, Action, Change, StateEntry, Status
+from reconcile.model import JSON, Action, Change, StateEntry, Status, carry_replaced
 
 SCHEMA_VERSION = 2
 
@@ -699,7 +699,8 @@ class SqlStore(StateStore):
                     or change.remote_id
                     or (previous.remote_id if previous else None)
                 )
-                entry = change.entry(remote_id)
+                sent = {f.name for f in change.fields}
+                entry = carry_replaced(change.entry(remote_id), previous, sent)
                 if not entry.collection and previous is not None:
                     entry = replace(entry, collection=previous.collection)
                 self._upsert(cur, entry)
