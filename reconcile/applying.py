@@ -51,7 +51,7 @@ def apply_plan(
     progress: Progress | None = None,
 ) -> ApplyResult:
     """Apply `plan`, phase by phase; the caller holds the state lock."""
-    from reconcile.planning import with_collections
+    from reconcile.saved_plans import with_collections
 
     engine.remember(engine.last_refreshed)
     identities = {r.coll.prefix: r.identity for r in engine.last_refreshed}

@@ -287,14 +287,14 @@ class Engine:
         return make_plan(self, tuple(targets))
 
     def check_saved(self, plan: Plan) -> list[tuple[Change, str]]:
-        from reconcile.planning import check_saved
+        from reconcile.saved_plans import check_saved
 
         return check_saved(self, plan)
 
     def enforce_safety(
         self, plan: Plan, force: bool, allow_delete: Iterable[str] = ()
     ) -> list[str]:
-        from reconcile.planning import enforce_safety
+        from reconcile.saved_plans import enforce_safety
 
         return enforce_safety(plan, force, tuple(allow_delete))
 
@@ -322,7 +322,7 @@ class Engine:
         self, address: str, remote_id: str, *, force: bool = False
     ) -> tuple[StateEntry, list[str]]:
         """Record an existing vendor record as ADDRESS; returns the entry and warnings."""
-        from reconcile.planning import import_record
+        from reconcile.importing import import_record
 
         return import_record(self, address, remote_id, force=force)
 

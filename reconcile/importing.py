@@ -9,8 +9,9 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconcile.errors import ManifestError, Problem, UsageError
+from reconcile.errors import ManifestError, Problem, ProviderError, UsageError
 from reconcile.model import StateEntry, Status
+from reconcile.planning import did_you_mean
 
 if TYPE_CHECKING:
     from reconcile.engine import Engine
@@ -140,3 +141,58 @@ def import_many(
     engine.store.record_many(entries, [])
     engine.remember(refreshed.values())
     return entries, warnings
+
+
+def import_record(
+    engine: Engine, address: str, remote_id: str, *, force: bool = False
+) -> tuple[StateEntry, list[str]]:
+    """Record an existing vendor record as `address`. Only a declared item is imported:
+    an undeclared one would be deleted by the next plan, so that takes `force`."""
+    coll, key = engine.collection_for(address)
+    warnings: list[str] = []
+    declared = next((d for d in coll.items if d.key == key), None)
+    if declared is None:
+        if not force:
+            raise UsageError(
+                f"{address}: no manifest declares this item{did_you_mean(address, (coll.address(d.key) for d in coll.items))}; "
+                "declare it first (or pass --force: the next plan will then delete it)"
+            )
+        warnings.append(
+            f"{address} is not declared: the next plan will delete it (prune: {coll.prune.value})"
+        )
+    refreshed = engine.refresh([coll.prefix])
+    r = next(r for r in refreshed if r.coll.prefix == coll.prefix)
+    owner = engine.store.owner_of(coll.provider, coll.kind, remote_id)
+    if owner is not None and owner.address != address:
+        raise UsageError(
+            f"{address}: the vendor's record {remote_id} is already owned by {owner.address}; "
+            f"one record has one owner: `reconcile state mv '{owner.address}' '{address}'` to rename it"
+        )
+    prov = engine.provider(coll.provider)
+    if not prov.can_read:
+        # Nothing to look up: the vendor's values are unknown, so none are recorded and the
+        # next apply sends the declared fields once.
+        fields: dict[str, object] = {}
+        warnings.append(
+            f"{coll.provider} cannot be read, so the record's values there are unknown: the next apply sends the declared fields once"
+        )
+    else:
+        rec = prov.fetch_one(coll, r.scope_id, remote_id)
+        if rec is None:
+            raise ProviderError(
+                f"{coll.provider} has no record with id {remote_id!r} in {coll.prefix}",
+                address=address,
+            )
+        if rec.key != key:
+            raise UsageError(
+                f"{address}: the vendor's record {remote_id!r} has key {rec.key!r}, not {key!r}"
+            )
+        remote_id = rec.remote_id
+        managed = dict(declared.fields) if declared else dict(rec.fields)
+        fields = {k: rec.fields.get(k) for k in managed}
+    entry = StateEntry(
+        address, coll.provider, coll.kind, coll.scope, key, remote_id, fields, Status.OK, r.identity
+    )
+    engine.store.put(entry)
+    engine.remember(refreshed)
+    return entry, warnings

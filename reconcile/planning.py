@@ -7,19 +7,15 @@ records they name out of it) and what needs a second look (warnings, guards).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import difflib
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from reconcile.diff import not_taken_note, plan_collection
 from reconcile.errors import (
     ManifestError,
-    ProviderError,
-    StalePlanError,
-    UnsafePlanError,
     UsageError,
 )
 from reconcile.masking import mask
@@ -30,7 +26,6 @@ from reconcile.model import (
     Live,
     Plan,
     Prune,
-    StateEntry,
     Status,
     address_matches,
 )
@@ -295,7 +290,6 @@ def _describe(rec: Live, key: str) -> str:
     return f"id {rec.remote_id}" + (f" {', '.join(map(str, numbers))}" if numbers else "")
 
 
-# -- saved plans and safety --------------------------------------------------------------
 def source_digest(engine: Engine) -> str:
     """A digest of every file a plan is made from: reconcile.yaml, the manifests and the
     files their items come from. A saved plan is applied only to the checkout it came from."""
@@ -309,161 +303,3 @@ def source_digest(engine: Engine) -> str:
         h.update(path.read_bytes() if path.is_file() else b"(missing)")
         h.update(b"\0")
     return h.hexdigest()
-
-
-def check_saved(engine: Engine, plan: Plan) -> list[tuple[Change, str]]:
-    """Refuse a saved plan made against another state or another checkout, or edited since;
-    list the records that moved at the vendor since (skipped, never overwritten).
-
-    The plan is made again from this checkout and the vendors: every saved change must be
-    one the checkout produces, with the same values, or apply stops and names it."""
-    lineage, serial = engine.store.lineage_serial()
-    if plan.lineage != lineage:
-        raise StalePlanError(
-            f"the plan was made for another state (lineage {plan.lineage}, this state is {lineage}); make a new plan"
-        )
-    if plan.serial != serial:
-        raise StalePlanError(
-            f"the state changed since the plan was made (serial {plan.serial}, now {serial}): someone applied in between; make a new plan"
-        )
-    digest = source_digest(engine)
-    if plan.source_digest != digest:
-        raise StalePlanError(
-            "the plan was made from other manifests or another reconcile.yaml than this checkout's "
-            f"(plan {plan.source_digest or 'without a digest'}, checkout {digest}); make the plan from this checkout"
-        )
-    fresh = make_plan(engine, plan.targets)
-    now = {(c.address, c.action): c for c in fresh.changes}
-    live = {r.coll.prefix: r.live for r in engine.last_refreshed}
-    moved: list[tuple[Change, str]] = []
-    edited: list[str] = []
-    for c in plan.changes:
-        f = now.get((c.address, c.action))
-        if f is not None and f.live_fingerprint == c.live_fingerprint:
-            if f.after != c.after or f.fields != c.fields or f.remote_id != c.remote_id:
-                edited.append(
-                    f"{c.action.value} {c.address}: its values differ from what this checkout plans"
-                )
-            continue
-        if f is None and c.live_fingerprint is None:
-            read = live.get(c.address.rsplit("/", 1)[0])
-            if read is None or c.key not in read.records:
-                edited.append(f"{c.action.value} {c.address}: this checkout plans no such change")
-                continue
-        refused = [e for e in fresh.errors if e.startswith(c.address + ": ")]
-        if refused:
-            moved.append((c, f"not applied: {refused[0][len(c.address) + 2 :]}"))
-            continue
-        what = "appeared" if c.live_fingerprint is None else "changed or is gone"
-        moved.append(
-            (
-                c,
-                f"the live record {what} at the vendor since the plan was made; not overwritten (make a new plan)",
-            )
-        )
-    if edited:
-        raise StalePlanError(
-            "\n".join(
-                [
-                    "the saved plan is not what this checkout plans (was it edited?):",
-                    *(f"  {e}" for e in edited),
-                ]
-            )
-        )
-    return moved
-
-
-def enforce_safety(plan: Plan, force: bool, allow_delete: tuple[str, ...]) -> list[str]:
-    """Refuse a plan over a safety threshold, unless `--force`, or `--allow-delete` names
-    the collection; returns a note for each threshold passed that way."""
-    notes, refused = [], []
-    for g in plan.guards:
-        allowed = [a for a in allow_delete if address_matches(g.collection, a)]
-        if force or allowed:
-            how = "--force" if force else f"--allow-delete {allowed[0]}"
-            notes.append(f"{g.message.split(';')[0]}: allowed by {how}")
-        else:
-            refused.append(g)
-    unused = [
-        a for a in allow_delete if not any(address_matches(g.collection, a) for g in plan.guards)
-    ]
-    if refused:
-        raise UnsafePlanError(
-            "\n".join(
-                [
-                    "refusing to apply:",
-                    *(f"  {g.message}" for g in refused),
-                    "pass --allow-delete COLLECTION for each reviewed collection (or --force for all)",
-                ]
-            )
-        )
-    notes += [
-        f"--allow-delete {a}: no collection of this plan is over a threshold there" for a in unused
-    ]
-    return notes
-
-
-def with_collections(changes: Iterable[Change], identities: Mapping[str, str]) -> list[Change]:
-    """Changes of a saved plan made before plans named the owning collection."""
-    return [
-        c
-        if c.collection
-        else dataclasses.replace(c, collection=identities.get(c.address.rsplit("/", 1)[0], ""))
-        for c in changes
-    ]
-
-
-# -- import ---------------------------------------------------------------------------
-def import_record(
-    engine: Engine, address: str, remote_id: str, *, force: bool = False
-) -> tuple[StateEntry, list[str]]:
-    """Record an existing vendor record as `address`. Only a declared item is imported:
-    an undeclared one would be deleted by the next plan, so that takes `force`."""
-    coll, key = engine.collection_for(address)
-    warnings: list[str] = []
-    declared = next((d for d in coll.items if d.key == key), None)
-    if declared is None:
-        if not force:
-            raise UsageError(
-                f"{address}: no manifest declares this item{did_you_mean(address, (coll.address(d.key) for d in coll.items))}; "
-                "declare it first (or pass --force: the next plan will then delete it)"
-            )
-        warnings.append(
-            f"{address} is not declared: the next plan will delete it (prune: {coll.prune.value})"
-        )
-    refreshed = engine.refresh([coll.prefix])
-    r = next(r for r in refreshed if r.coll.prefix == coll.prefix)
-    owner = engine.store.owner_of(coll.provider, coll.kind, remote_id)
-    if owner is not None and owner.address != address:
-        raise UsageError(
-            f"{address}: the vendor's record {remote_id} is already owned by {owner.address}; "
-            f"one record has one owner: `reconcile state mv '{owner.address}' '{address}'` to rename it"
-        )
-    prov = engine.provider(coll.provider)
-    if not prov.can_read:
-        # Nothing to look up: the vendor's values are unknown, so none are recorded and the
-        # next apply sends the declared fields once.
-        fields: dict[str, object] = {}
-        warnings.append(
-            f"{coll.provider} cannot be read, so the record's values there are unknown: the next apply sends the declared fields once"
-        )
-    else:
-        rec = prov.fetch_one(coll, r.scope_id, remote_id)
-        if rec is None:
-            raise ProviderError(
-                f"{coll.provider} has no record with id {remote_id!r} in {coll.prefix}",
-                address=address,
-            )
-        if rec.key != key:
-            raise UsageError(
-                f"{address}: the vendor's record {remote_id!r} has key {rec.key!r}, not {key!r}"
-            )
-        remote_id = rec.remote_id
-        managed = dict(declared.fields) if declared else dict(rec.fields)
-        fields = {k: rec.fields.get(k) for k in managed}
-    entry = StateEntry(
-        address, coll.provider, coll.kind, coll.scope, key, remote_id, fields, Status.OK, r.identity
-    )
-    engine.store.put(entry)
-    engine.remember(refreshed)
-    return entry, warnings
