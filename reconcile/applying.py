@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("reconcile.apply")
 
 Progress = Callable[[int, int], None]
-JOURNAL_KEEP = 100_000  # finished write records kept for `reconcile state journal`
+JOURNAL_KEEP = 100_000
+INTERRUPTED = "not started: the run was interrupted"  # finished write records kept for `reconcile state journal`
 
 
 @dataclass
@@ -82,6 +83,9 @@ def apply_plan(
     for c in todo:
         phases[c.action.phase].append(c)
     for phase in sorted(phases):
+        if engine.stopping.is_set():
+            result.skipped += [(c, INTERRUPTED) for c in phases[phase]]
+            continue
         batch = []
         for c in phases[phase]:
             if c.address in failed_addresses:
@@ -90,8 +94,10 @@ def apply_plan(
                 continue
             batch.append(c)
         # closing(): on Ctrl-C or an error here, the phase's workers finish before we go on.
+        answered: set[tuple[str, str]] = set()
         with contextlib.closing(_run_phase(engine, batch, scope_ids)) as answers:
             for c, outcome in answers:
+                answered.add((c.address, c.action.value))
                 done += 1
                 if outcome.result == "ok":
                     result.succeeded.append(c)
@@ -103,6 +109,10 @@ def apply_plan(
                     failed_addresses.add(c.address)
                 if progress:
                     progress(done, total)
+        if engine.stopping.is_set():
+            result.skipped += [
+                (c, INTERRUPTED) for c in batch if (c.address, c.action.value) not in answered
+            ]
     engine.store.trim_journal(keep=JOURNAL_KEEP)
     return result
 
@@ -177,7 +187,7 @@ def _run_phase(
         provider = engine.provider(name)
         while True:
             with take:
-                if not q or stop.is_set():
+                if not q or stop.is_set() or engine.stopping.is_set():
                     return
                 unit = q.popleft()
             with slots:
@@ -221,8 +231,17 @@ def _run_phase(
             t.start()
             threads.append(t)
     try:
-        for _ in range(len(batch)):
-            yield results.get()
+        received = 0
+        while received < len(batch):
+            try:
+                answer = results.get(timeout=0.2)
+            except queue.Empty:
+                idle = not any(t.is_alive() for t in threads) and results.empty()
+                if engine.stopping.is_set() and idle:
+                    break  # interrupted: what was not started is reported by the caller
+                continue
+            received += 1
+            yield answer
     finally:
         stop.set()
         for t in threads:

@@ -70,7 +70,9 @@ class Engine:
         self._providers: dict[str, Provider] = {}
         self._providers_lock = threading.Lock()
         self._collections: list[Collection] | None = None
-        self.last_refreshed: list[Refreshed] = []  # what the last plan or saved-plan check read
+        self.last_refreshed: list[Refreshed] = []
+        # Set on the first Ctrl-C of an apply: no new write starts, none is retried.
+        self.stopping = threading.Event()  # what the last plan or saved-plan check read
         self.mask_personal = False  # mask numbers in errors (markdown output is read widely)
         self.not_taken: list[tuple[str, list[str]]] = []  # what the last apply's read-back found
 
@@ -92,6 +94,7 @@ class Engine:
                 if cfg is None:
                     raise UsageError(f"no provider named {name!r} in reconcile.yaml")
                 self._providers[name] = make_provider(cfg, transport=self.transport)
+                self._providers[name].client.stopping = self.stopping
             return self._providers[name]
 
     @property

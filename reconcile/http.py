@@ -89,6 +89,7 @@ class VendorClient:
         self.backoff = backoff
         self.limiter = RateLimiter(config.rate_limit)
         self.requests = 0
+        self.stopping = threading.Event()  # set when the run is interrupted: no more retries
         conns = max(1, config.concurrency) + 2
         self.http = httpx.Client(
             base_url=config.url,
@@ -259,7 +260,14 @@ class VendorClient:
             delay = retry_after + random.uniform(0, self.backoff)
         else:
             delay = random.uniform(0, min(10.0, self.backoff * (2**attempt)))
-        time.sleep(delay)
+        # A run asked to stop (Ctrl-C) does not wait to try again: the call's outcome is
+        # left unknown, journaled, and settled by the next plan.
+        if self.stopping.wait(delay):
+            raise Interrupted("stopped before trying again (interrupted); the outcome is unknown")
+
+
+class Interrupted(RetryableError):
+    """A call given up because the run is stopping; it may or may not have been applied."""
 
 
 class _Reader:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import click
 
 from reconcile import redact
-from reconcile.cli.common import Context, SuggestingGroup, echo_err, setup_logging
+from reconcile.cli.common import EXIT_INTERRUPTED, Context, SuggestingGroup, echo_err, setup_logging
 from reconcile.errors import ReconcileError
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -81,7 +81,11 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         if exc.ctx is not None:
             echo_err(f"Try '{exc.ctx.command_path} --help' for help.")
         return EXIT_ERROR
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort; it is an interruption (130), as a shell reports it.
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            echo_err("Interrupted.")
+            return EXIT_INTERRUPTED
         echo_err("Aborted.")
         return EXIT_ERROR
     except click.ClickException as exc:
@@ -92,7 +96,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         echo_err("Interrupted.")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_ERROR
     if isinstance(rv, int):

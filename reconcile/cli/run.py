@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from reconcile import compliance, kinds
+from reconcile.applying import INTERRUPTED
 from reconcile.cli.common import (
+    EXIT_INTERRUPTED,
     Context,
     echo,
+    echo_err,
     format_option,
     lock_timeout_option,
     parallelism_option,
@@ -194,11 +202,45 @@ def apply(
             if answer.strip() != "yes":
                 echo("Apply cancelled; nothing was changed.")
                 return 1
-        result = _apply_with_progress(engine, p, skip, ctx)
+        with _graceful_interrupt(engine):
+            result = _apply_with_progress(engine, p, skip, ctx)
         for address, names in engine.not_taken:
             echo(f"Warning: {not_taken_note(address, names)}")
     _show_result(result, p)
+    if engine.stopping.is_set():
+        return EXIT_INTERRUPTED
     return 0 if result.ok and not p.errors and not result.skipped else 1
+
+
+@contextlib.contextmanager
+def _graceful_interrupt(engine: Engine) -> Iterator[None]:
+    """The first Ctrl-C of an apply stops new writes and lets those in flight finish and be
+    recorded (the lock and any vendor session are then released as usual); a second one
+    exits at once: every write in flight is journaled, and the next plan settles it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if engine.stopping.is_set():
+            echo_err(
+                "Stopped at once: writes in flight are journaled as uncertain; the next plan settles them."
+            )
+            # End vendor sessions if that is quick; the OS releases the state lock.
+            closer = threading.Thread(target=engine.close, daemon=True)
+            closer.start()
+            closer.join(timeout=3)
+            os._exit(EXIT_INTERRUPTED)
+        engine.stopping.set()
+        echo_err(
+            "Stopping: no new write starts; waiting for those in flight (Ctrl-C again to stop at once)."
+        )
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _apply_with_progress(engine: Engine, p: Plan, skip: list[Any], ctx: Context) -> ApplyResult:
@@ -216,8 +258,16 @@ def _apply_with_progress(engine: Engine, p: Plan, skip: list[Any], ctx: Context)
 
 
 def _show_result(result: ApplyResult, p: Plan) -> None:
+    interrupted = [c for c, why in result.skipped if why == INTERRUPTED]
     for c, why in result.skipped:
-        echo(f"Skipped {c.action.value} {c.address}: {why}")
+        if why != INTERRUPTED:
+            echo(f"Skipped {c.action.value} {c.address}: {why}")
+    if interrupted:
+        shown = ", ".join(c.address for c in interrupted[:10])
+        more = f" and {len(interrupted) - 10} more" if len(interrupted) > 10 else ""
+        echo(
+            f"Interrupted: {len(interrupted)} change(s) not started ({shown}{more}); run apply again to finish."
+        )
     for c, why in result.failed:
         echo(f"Failed {c.action.value} {c.address}: {why}")
     for c, why in result.uncertain:

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from reconcile import redact
 from reconcile.errors import AuthError, ProviderError
-from reconcile.http import VendorClient
+from reconcile.http import Interrupted, VendorClient
 
 log = logging.getLogger("reconcile.ucontact")
 
@@ -46,6 +46,7 @@ class Session:
         self.expired_status = expired_status
         self._token: str | None = None
         self._lock = threading.Lock()
+        self._ended = False  # once ended, no call of this run logs in again
         self.logins = 0
 
     @property
@@ -54,6 +55,10 @@ class Session:
 
     def token(self) -> str:
         with self._lock:
+            if self._ended:
+                # The run is ending (Ctrl-C, a failure): a write still in flight must not
+                # open a session nobody would close. Its outcome is left unknown.
+                raise Interrupted("the uContact session was ended: the run is stopping")
             if self._token is None:
                 self._token = self._login()
             return self._token
@@ -131,6 +136,7 @@ class Session:
         matters more, and an unended token still expires at the vendor."""
         with self._lock:
             token, self._token = self._token, None
+            self._ended = True
         if token is not None:
             self._end(token)
 
