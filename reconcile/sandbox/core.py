@@ -226,6 +226,7 @@ class ScriptedFault:
     count: int = 1
     status: int = 0
     seconds: float = 0.0
+    retry_after: float | None = None  # with `status` 429 or 503: the Retry-After header
 
     def __post_init__(self) -> None:
         if self.fault not in SCRIPTED_FAULTS:
@@ -389,7 +390,12 @@ class Sandbox:
         if sf.fault == "drop":
             return Response.dropped()
         if sf.fault == "status":
-            return emu.error(sf.status or 500, "Injected fault")
+            resp = emu.error(sf.status or 500, "Injected fault")
+            if sf.retry_after is not None:
+                return Response(
+                    resp.status, {**resp.headers, "Retry-After": f"{sf.retry_after:g}"}, resp.body
+                )
+            return resp
         if sf.fault == "html":
             return Response(sf.status or 502, {"Content-Type": "text/html"}, _HTML_PAGE)
         if sf.fault == "slow":
