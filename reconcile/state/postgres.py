@@ -62,6 +62,13 @@ class PostgresStore(SqlStore):
             ) from exc
         return _AdvisoryLocks(conn, lineage)
 
+    def _after_copy(self, cur: Any) -> None:
+        # Journal ids were copied as they were: the next write must number after them.
+        cur.execute(
+            "SELECT setval(pg_get_serial_sequence('journal', 'id'), "
+            "coalesce((SELECT max(id) FROM journal), 0) + 1, false)"
+        )
+
     def close(self) -> None:
         self._conn.close()
 

@@ -57,6 +57,9 @@ class SqlStore(StateStore):
         finally:
             cur.close()
 
+    def _after_copy(self, cur: Any) -> None:
+        """Called in the transaction that copied another store's rows in (`state migrate`)."""
+
     def _migrate(self) -> None:
         migrate(self)
 
