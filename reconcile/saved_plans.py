@@ -86,8 +86,8 @@ def _check_collection_serials(engine: Engine, planned: Mapping[str, int]) -> Non
     moved = [f"{c} (serial {s}, now {now[c]})" for c, s in sorted(planned.items()) if now[c] != s]
     if moved:
         raise StalePlanError(
-            f"the state of {len(moved)} collection{'s' if len(moved) != 1 else ''} this plan changes "
-            f"moved since the plan was made: {', '.join(moved)}; someone applied in between; make a new plan"
+            f"the state changed since the plan was made, in {len(moved)} collection{'s' if len(moved) != 1 else ''} "
+            f"it changes: {', '.join(moved)}; someone applied in between; make a new plan"
         )
 
 

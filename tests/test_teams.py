@@ -301,7 +301,7 @@ def test_a_saved_plan_is_stale_only_when_a_collection_it_changes_moved(
     )
     stale = backend.run("apply", str(project.root / "again.json"))
     assert stale.code == 1 and "dialler/jtel/dialler-contacts/539 (serial" in stale.err
-    assert "moved since the plan was made" in stale.err
+    assert "the state changed since the plan was made" in stale.err
 
 
 def test_state_migrates_between_backends_checked_and_never_into_a_non_empty_target(
