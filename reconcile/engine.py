@@ -10,9 +10,11 @@ that no manifest declares any more (an orphan), read once.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import hashlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -75,6 +77,47 @@ class Engine:
         self.stopping = threading.Event()  # what the last plan or saved-plan check read
         self.mask_personal = False  # mask numbers in errors (markdown output is read widely)
         self.not_taken: list[tuple[str, list[str]]] = []  # what the last apply's read-back found
+        self.shard: tuple[int, int] | None = (
+            None  # (I, N): only the I-th of N shares of collections
+        )
+        self.read_serials: dict[str, int] = {}  # each collection's serial when refresh read it
+        self.locked: set[str] | None = None  # collections this run holds (None: not locking)
+        self._locks: tuple[contextlib.ExitStack, str, float, bool] | None = None
+
+    @contextlib.contextmanager
+    def locking(
+        self, operation: str, timeout: float, collections: Iterable[str] | None = None
+    ) -> Iterator[None]:
+        """Hold this run's locks until the block ends: `collections` at once when given (the
+        ones a saved plan changes), else every collection refresh reads, before reading its
+        state (an apply that plans as it goes may write any of them)."""
+        with contextlib.ExitStack() as stack:
+            self._locks = (stack, operation, timeout, collections is None)
+            self.locked = set()
+            try:
+                if collections is not None:
+                    self._hold(collections)
+                yield
+            finally:
+                self._locks = None
+                self.locked = None
+
+    def _hold(self, identities: Iterable[str]) -> None:
+        assert self._locks is not None and self.locked is not None
+        stack, operation, timeout, _ = self._locks
+        wanted = set(identities) - self.locked
+        if wanted or not self.locked:
+            stack.enter_context(self.store.lock(operation, timeout, wanted))
+            self.locked |= wanted
+
+    def in_shard(self, identity: str) -> bool:
+        """Whether this run's share holds the collection: a stable hash of its identity, so
+        every runner of a CI matrix agrees on who does what without talking to the others."""
+        if self.shard is None:
+            return True
+        index, count = self.shard
+        digest = hashlib.blake2b(identity.encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") % count == index - 1
 
     def close(self) -> None:
         """Close every provider (ending vendor sessions), even when one of them fails."""
@@ -132,8 +175,13 @@ class Engine:
             raise UsageError(
                 f"--target {', '.join(targets)} matches no declared collection or address"
             )
-        work = scoped + orphans
-        wanted = identities | {i for _, _, i in orphans} | {i for c in claims.values() for i in c}
+        work = [w for w in scoped + orphans if self.in_shard(w[2])]
+        wanted = {i for _, _, i in work} | {old for _, _, i in work for old in claims.get(i, ())}
+        if self._locks is not None and self._locks[3]:
+            self._hold(wanted)
+        # Serials first, records second: a write in between makes a plan look stale (safe),
+        # never a stale plan look fresh.
+        self.read_serials.update(self.store.collection_serials(wanted))
         by_identity: dict[str, dict[str, StateEntry]] = {}
         for e in self.store.owned_by(sorted(wanted)).values():
             by_identity.setdefault(e.collection, {})[e.key] = e
@@ -261,6 +309,8 @@ class Engine:
         """Record how each declared collection is applied, for the day its manifest goes;
         forget the replaced values of writes this read shows were taken (see diff.not_taken)."""
         refreshed = list(refreshed)
+        if self.locked is not None:  # only what this run holds: others may be writing the rest
+            refreshed = [r for r in refreshed if r.identity in self.locked]
         taken = [
             e
             for r in refreshed

@@ -246,6 +246,10 @@ class Plan:
     created_at: str = ""
     guards: tuple[Guard, ...] = ()
     source_digest: str = ""  # of the config, manifests and item files the plan was made from
+    # The serial of each collection the plan changes, when it was read; None in plans made
+    # before collections had serials (then the whole state's serial is checked).
+    collection_serials: Mapping[str, int] | None = None
+    shard: str = ""  # "I/N" when the plan covers one share of the collections
 
     def summary(self) -> dict[str, int]:
         counts = {a.value: 0 for a in Action}

@@ -99,6 +99,10 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         guards=tuple(guards),
         source_digest=source_digest(engine),
+        collection_serials={
+            c.collection: engine.read_serials.get(c.collection, 0) for c in changes if c.collection
+        },
+        shard=f"{engine.shard[0]}/{engine.shard[1]}" if engine.shard else "",
     )
 
 

@@ -26,7 +26,9 @@ def check_saved(engine: Engine, plan: Plan) -> list[tuple[Change, str]]:
         raise StalePlanError(
             f"the plan was made for another state (lineage {plan.lineage}, this state is {lineage}); make a new plan"
         )
-    if plan.serial != serial:
+    if plan.collection_serials is not None:
+        _check_collection_serials(engine, plan.collection_serials)
+    elif plan.serial != serial:
         raise StalePlanError(
             f"the state changed since the plan was made (serial {plan.serial}, now {serial}): someone applied in between; make a new plan"
         )
@@ -75,6 +77,18 @@ def check_saved(engine: Engine, plan: Plan) -> list[tuple[Change, str]]:
             )
         )
     return moved
+
+
+def _check_collection_serials(engine: Engine, planned: Mapping[str, int]) -> None:
+    """A plan is stale when a collection it changes was written since it was read; writes
+    to other collections (another runner's, another shard's) leave it applicable."""
+    now = engine.store.collection_serials(planned)
+    moved = [f"{c} (serial {s}, now {now[c]})" for c, s in sorted(planned.items()) if now[c] != s]
+    if moved:
+        raise StalePlanError(
+            f"the state changed since the plan was made, in {len(moved)} collection{'s' if len(moved) != 1 else ''} "
+            f"it changes: {', '.join(moved)}; someone applied in between; make a new plan"
+        )
 
 
 def enforce_safety(plan: Plan, force: bool, allow_delete: tuple[str, ...]) -> list[str]:

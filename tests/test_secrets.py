@@ -32,7 +32,8 @@ def test_credentials_never_appear_anywhere(
     for r in outputs:
         for s in secrets:
             assert s not in r.out and s not in r.err
-    for path in [planfile, *(project.root / ".reconcile").iterdir()]:
+    state_files = [p for p in (project.root / ".reconcile").rglob("*") if p.is_file()]
+    for path in [planfile, *state_files]:  # the database, its WAL, the lock files
         data = path.read_bytes()
         for s in secrets:
             assert s.encode() not in data, path

@@ -144,6 +144,25 @@ def lock_timeout_option(f: F) -> F:
     )(f)  # fmt: skip
 
 
+def _shard(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    index, slash, count = value.partition("/")
+    if not (slash and index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise click.BadParameter(f"{value!r} is not I/N with 1 <= I <= N (e.g. 2/3)")
+    return int(index), int(count)
+
+
+def shard_option(f: F) -> F:
+    return click.option(
+        "--shard", callback=_shard, metavar="I/N", default=None,
+        help="Only the I-th of N stable shares of the collections (by a hash of each collection's "
+        "identity): N runners, one share each, cover every collection once.",
+    )(f)  # fmt: skip
+
+
 class SuggestingGroup(click.Group):
     """A group that answers a mistyped command with the closest ones."""
 

@@ -25,6 +25,7 @@ from reconcile.cli.common import (
     lock_timeout_option,
     parallelism_option,
     pass_ctx,
+    shard_option,
     show_values_option,
     target_option,
 )
@@ -103,6 +104,7 @@ def _show_plan(plan: Plan, fmt: str, ctx: Context, show_values: bool) -> None:
 )
 @parallelism_option
 @show_values_option
+@shard_option
 @pass_ctx
 def plan(
     ctx: Context,
@@ -112,9 +114,11 @@ def plan(
     detailed_exitcode: bool,
     parallelism: int | None,
     show_values: bool,
+    shard: tuple[int, int] | None,
 ) -> int:
     """Show what apply would change at each vendor."""
     with ctx.engine(parallelism) as engine:
+        engine.shard = shard
         engine.mask_personal = fmt == "markdown" and not show_values
         p = engine.plan(targets)
     _show_plan(p, fmt, ctx, show_values)
@@ -152,6 +156,7 @@ def plan(
     help="Allow the reviewed deletes of one collection (its address prefix) over its threshold; repeatable.",
 )
 @lock_timeout_option
+@shard_option
 @pass_ctx
 def apply(
     ctx: Context,
@@ -162,19 +167,32 @@ def apply(
     force: bool,
     allow_delete: tuple[str, ...],
     lock_timeout: float,
+    shard: tuple[int, int] | None,
 ) -> int:
-    """Make each vendor hold what the manifests declare (or apply a saved plan)."""
-    with ctx.engine(parallelism) as engine, engine.store.lock("apply", timeout=lock_timeout):
+    """Make each vendor hold what the manifests declare (or apply a saved plan).
+
+    Locks only the collections it may write: a saved plan those it changes, otherwise
+    those it plans (narrow them with --target or --shard); runs on other collections
+    proceed in parallel."""
+    saved: Plan | None = None
+    if planfile is not None:
+        if targets or shard:
+            raise UsageError(
+                "--target and --shard cannot narrow a saved plan; make the plan with them instead"
+            )
+        try:
+            saved = plan_from_dict(json.loads(planfile.read_text(encoding="utf-8")), str(planfile))
+        except ValueError as exc:
+            raise UsageError(f"{planfile}: not a JSON plan file: {exc}") from exc
+    writes = None if saved is None or saved.collection_serials is None else saved.collection_serials
+    with ctx.engine(parallelism) as engine, engine.locking("apply", lock_timeout, writes):
+        engine.shard = shard
         skip: list[Any] = []
-        if planfile is not None:
-            if targets:
-                raise UsageError(
-                    "--target cannot narrow a saved plan; make the plan with --target instead"
-                )
-            try:
-                p = plan_from_dict(json.loads(planfile.read_text(encoding="utf-8")), str(planfile))
-            except ValueError as exc:
-                raise UsageError(f"{planfile}: not a JSON plan file: {exc}") from exc
+        if saved is not None:
+            p = saved
+            if p.shard:
+                index, _, count = p.shard.partition("/")
+                engine.shard = (int(index), int(count))
             skip = engine.check_saved(p)
         else:
             p = engine.plan(targets)
@@ -289,12 +307,19 @@ def _show_result(result: ApplyResult, p: Plan) -> None:
     is_flag=True,
     help="Exit 2 also when a collection cannot be observed (a vendor with no read API).",
 )
+@shard_option
 @pass_ctx
 def drift(
-    ctx: Context, fmt: str, targets: tuple[str, ...], show_values: bool, fail_on_unobservable: bool
+    ctx: Context,
+    fmt: str,
+    targets: tuple[str, ...],
+    show_values: bool,
+    fail_on_unobservable: bool,
+    shard: tuple[int, int] | None,
 ) -> int:
     """Report what changed behind reconcile's back; exit 2 when anything drifted."""
     with ctx.engine() as engine:
+        engine.shard = shard
         report = engine.drift(targets)
         lineage, _ = engine.store.lineage_serial()
     if fmt == "json":

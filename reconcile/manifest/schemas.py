@@ -173,6 +173,12 @@ def plan_schema() -> dict[str, Any]:
             "serial": {"type": "integer"},
             "created_at": {"type": "string"},
             "targets": {"type": "array", "items": {"type": "string"}},
+            "collection_serials": {
+                "description": "the state serial of each collection the plan changes, when it was read",
+                "type": "object",
+                "additionalProperties": {"type": "integer"},
+            },
+            "shard": {"type": "string", "pattern": "^[0-9]+/[0-9]+$"},
             "summary": counts,
             "changes": {
                 "type": "array",

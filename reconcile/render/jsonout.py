@@ -42,6 +42,12 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "unobservable": list(plan.unobservable),
         "safety": [{"collection": g.collection, "message": g.message} for g in plan.guards],
         "source_digest": plan.source_digest,
+        **(
+            {"collection_serials": dict(plan.collection_serials)}
+            if plan.collection_serials is not None
+            else {}
+        ),
+        **({"shard": plan.shard} if plan.shard else {}),
     }
 
 
@@ -78,6 +84,12 @@ def plan_from_dict(d: dict[str, Any], source: str) -> Plan:
             created_at=d.get("created_at", ""),
             guards=tuple(Guard(g["collection"], g["message"]) for g in d.get("safety", ())),
             source_digest=d.get("source_digest", ""),
+            collection_serials=(
+                {str(k): int(v) for k, v in d["collection_serials"].items()}
+                if "collection_serials" in d
+                else None
+            ),
+            shard=str(d.get("shard", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{source}: malformed plan file ({type(exc).__name__}: {exc})") from exc

@@ -1,19 +1,25 @@
-"""The default state store: one SQLite file, locked with an OS file lock.
+"""The default state store: one SQLite file, locked with OS file locks.
 
-The lock is an flock on `<file>.lock`, so a killed run (even SIGKILL) never
-leaves a stale lock behind; who holds it and since when is written into the
-database for the message a second run shows.
+The whole store is an flock on `<file>.lock` (shared by runs that write some
+collections, exclusive for commands that rewrite the store); each collection
+is an flock on its own file in `<file>.locks/`, named by a hash of its
+identity. The OS drops a killed run's flocks (even on SIGKILL), so a crash
+never leaves a stale lock; who holds what is written into the database for
+the message a second run shows. The lock files are empty and may be deleted
+while no run is active.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import sqlite3
 from pathlib import Path
 
 from reconcile.errors import StateError
-from reconcile.state.base import SqlStore
+from reconcile.state.locks import LockSession
+from reconcile.state.sql import SqlStore
 
 
 class SqliteStore(SqlStore):
@@ -35,18 +41,48 @@ class SqliteStore(SqlStore):
         except sqlite3.Error as exc:
             raise StateError(f"{path}: cannot open the state database: {exc}") from exc
 
-    def _lock_open(self) -> int:
-        return os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
-
-    def _lock_try(self, handle: int) -> bool:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _lock_close(self, handle: int) -> None:
-        os.close(handle)  # closing the descriptor releases the flock
+    def _lock_session(self) -> LockSession:
+        return _FileLocks(self.path)
 
     def close(self) -> None:
         self._conn.close()
+
+
+class _FileLocks:
+    """flock, not POSIX record locks: an flock belongs to the open file, so two stores in
+    one process exclude each other too, and closing one descriptor drops only its lock."""
+
+    def __init__(self, path: Path) -> None:
+        self._dir = path.with_name(path.name + ".locks")
+        self._store = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        self._held: list[int] = []
+
+    def try_store(self, shared: bool) -> bool:
+        return _try(self._store, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+
+    def try_collection(self, identity: str) -> bool:
+        self._dir.mkdir(exist_ok=True)
+        name = hashlib.blake2b(identity.encode(), digest_size=16).hexdigest() + ".lock"
+        fd = os.open(self._dir / name, os.O_RDWR | os.O_CREAT, 0o644)
+        if not _try(fd, fcntl.LOCK_EX):
+            os.close(fd)
+            return False
+        self._held.append(fd)
+        return True
+
+    def release(self) -> None:
+        fcntl.flock(self._store, fcntl.LOCK_UN)
+        while self._held:
+            os.close(self._held.pop())  # closing the descriptor releases its flock
+
+    def close(self) -> None:
+        self.release()
+        os.close(self._store)
+
+
+def _try(fd: int, mode: int) -> bool:
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True

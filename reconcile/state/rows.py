@@ -1,0 +1,91 @@
+"""How records are stored in SQL rows: fields as canonical JSON text, decoded lazily."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from reconcile.model import JSON, StateEntry, Status
+
+
+class JsonFields(Mapping[str, JSON]):
+    """A state entry's fields, decoded from their JSON text on first use.
+
+    A no-op plan of 100,000 records reads every entry but looks inside few of
+    them; keeping the text until then saves most of the memory."""
+
+    __slots__ = ("_raw", "_value")
+
+    def __init__(self, raw: str) -> None:
+        self._raw = raw
+        self._value: dict[str, JSON] | None = None
+
+    def _decoded(self) -> dict[str, JSON]:
+        if self._value is None:
+            self._value = json.loads(self._raw)
+        return self._value
+
+    def __getitem__(self, key: str) -> JSON:
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
+
+
+COLUMNS = "address, provider, kind, scope, key, remote_id, fields, status, collection"
+
+
+def entry_from_row(row: tuple[Any, ...]) -> StateEntry:
+    address, provider, kind, scope, key, remote_id, fields, status, collection = row
+    return StateEntry(
+        address=address,
+        provider=provider,
+        kind=kind,
+        scope=scope,
+        key=key,
+        remote_id=remote_id,
+        fields=JsonFields(fields),
+        status=Status(status),
+        collection=collection or "",
+    )
+
+
+def dumps(value: Mapping[str, JSON] | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, JsonFields):
+        value = dict(value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def entry_json(e: StateEntry | None) -> str | None:
+    if e is None:
+        return None
+    return json.dumps(
+        {"address": e.address, "provider": e.provider, "kind": e.kind, "scope": e.scope, "key": e.key,
+         "remote_id": e.remote_id, "fields": dict(e.fields), "status": e.status.value,
+         "collection": e.collection},
+        ensure_ascii=False,
+    )  # fmt: skip
+
+
+def entry_from_json(raw: str) -> StateEntry:
+    d = json.loads(raw)
+    return StateEntry(
+        d["address"],
+        d["provider"],
+        d["kind"],
+        d["scope"],
+        d["key"],
+        d["remote_id"],
+        d["fields"],
+        Status(d["status"]),
+        d.get("collection", ""),
+    )

@@ -1,0 +1,393 @@
+"""The SQL both state backends share: records, collections, serials and the journal.
+
+Subclasses give the connection, the placeholder style and a lock session
+(`locks`); the schema and its migrations are in `migrations`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from reconcile.model import Action, Change, StateEntry, Status, carry_replaced
+from reconcile.state.base import KnownCollection, LockInfo, Outcome, StateStore, now
+from reconcile.state.locks import LockSession, hold
+from reconcile.state.migrations import migrate
+from reconcile.state.rows import COLUMNS, dumps, entry_from_row, entry_json
+
+
+class SqlStore(StateStore):
+    """Shared SQL for SQLite and PostgreSQL; subclasses give the connection and the locks.
+
+    Only one thread uses a store at a time (the applier journals from its main
+    thread), so one connection is enough.
+    """
+
+    placeholder = "?"
+    autoid = "INTEGER PRIMARY KEY AUTOINCREMENT"
+
+    def __init__(self) -> None:
+        self._conn: Any = None
+
+    # -- the locks -------------------------------------------------------------------
+    def _lock_session(self) -> LockSession:
+        raise NotImplementedError
+
+    def lock(
+        self, operation: str, timeout: float = 0.0, collections: Iterable[str] | None = None
+    ) -> contextlib.AbstractContextManager[LockInfo]:
+        return hold(self, self._lock_session, operation, timeout, collections)
+
+    # -- plumbing -----------------------------------------------------------------
+    def _q(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Any]:
+        cur = self._conn.cursor()
+        try:
+            yield cur
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+    def _after_copy(self, cur: Any) -> None:
+        """Called in the transaction that copied another store's rows in (`state migrate`)."""
+
+    def _migrate(self) -> None:
+        migrate(self)
+
+    def _bump(self, cur: Any, collections: Iterable[str]) -> int:
+        """Grow the serial by one and make it the serial of each collection this transaction
+        touched. Every writer updates the one `meta` row, so the database serialises the
+        bumps of concurrent runners: no two transactions see the same serial."""
+        cur.execute(
+            self._q(
+                "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = ? RETURNING value"
+            ),
+            ("serial",),
+        )
+        serial = int(cur.fetchone()[0])
+        for identity in sorted(set(collections)):
+            cur.execute(
+                self._q(
+                    "INSERT INTO serials (collection, serial) VALUES (?, ?) "
+                    "ON CONFLICT (collection) DO UPDATE SET serial = excluded.serial"
+                ),
+                (identity, serial),
+            )
+        return serial
+
+    def _upsert(self, cur: Any, e: StateEntry) -> str:
+        """Write one record; returns the identity of the collection that owns it."""
+        owner = e.collection or f"{e.provider}/{e.kind}/{e.scope}"
+        cur.execute(
+            self._q(
+                "INSERT INTO resources (address, provider, kind, scope, key, remote_id, fields, status, updated_at, collection) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (address) DO UPDATE SET "
+                "provider = excluded.provider, kind = excluded.kind, scope = excluded.scope, key = excluded.key, "
+                "remote_id = excluded.remote_id, fields = excluded.fields, status = excluded.status, "
+                "updated_at = excluded.updated_at, collection = excluded.collection"
+            ),
+            (e.address, e.provider, e.kind, e.scope, e.key, e.remote_id, dumps(e.fields),
+             e.status.value, now(), owner),
+        )  # fmt: skip
+        return owner
+
+    def _delete(self, cur: Any, address: str) -> list[str]:
+        """Forget one record; returns the identity of its collection (empty if it was not there)."""
+        cur.execute(
+            self._q("DELETE FROM resources WHERE address = ? RETURNING collection"), (address,)
+        )
+        return [r[0] or "" for r in cur.fetchall()]
+
+    # -- reads -----------------------------------------------------------------------
+    def lineage_serial(self) -> tuple[str, int]:
+        with self._tx() as cur:
+            cur.execute("SELECT key, value FROM meta")
+            meta = dict(cur.fetchall())
+        return meta["lineage"], int(meta["serial"])
+
+    def entries(
+        self, provider: str | None = None, kind: str | None = None, scope: str | None = None
+    ) -> dict[str, StateEntry]:
+        sql = f"SELECT {COLUMNS} FROM resources"
+        conds, args = [], []
+        for col, val in (("provider", provider), ("kind", kind), ("scope", scope)):
+            if val is not None:
+                conds.append(f"{col} = ?")
+                args.append(val)
+        if conds:
+            sql += " WHERE " + " AND ".join(conds)
+        with self._tx() as cur:
+            cur.execute(self._q(sql + " ORDER BY address"), args)
+            out: dict[str, StateEntry] = {}
+            while rows := cur.fetchmany(5000):
+                for r in rows:
+                    out[r[0]] = entry_from_row(r)
+        return out
+
+    def get(self, address: str) -> StateEntry | None:
+        with self._tx() as cur:
+            cur.execute(self._q(f"SELECT {COLUMNS} FROM resources WHERE address = ?"), (address,))
+            row = cur.fetchone()
+        return entry_from_row(row) if row else None
+
+    def owned_by(self, identities: list[str]) -> dict[str, StateEntry]:
+        out: dict[str, StateEntry] = {}
+        if not identities:
+            return out
+        marks = ", ".join("?" for _ in identities)
+        with self._tx() as cur:
+            cur.execute(
+                self._q(
+                    f"SELECT {COLUMNS} FROM resources WHERE collection IN ({marks}) ORDER BY address"
+                ),
+                identities,
+            )
+            while rows := cur.fetchmany(5000):
+                for r in rows:
+                    out[r[0]] = entry_from_row(r)
+        return out
+
+    def owner_of(self, provider: str, kind: str, remote_id: str) -> StateEntry | None:
+        with self._tx() as cur:
+            cur.execute(
+                self._q(
+                    f"SELECT {COLUMNS} FROM resources WHERE provider = ? AND kind = ? AND remote_id = ?"
+                ),
+                (provider, kind, remote_id),
+            )
+            row = cur.fetchone()
+        return entry_from_row(row) if row else None
+
+    def known_collections(self) -> list[KnownCollection]:
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT identity, provider, kind, scope, scope_id, scope_ref, prune, prevent_destroy, origin FROM collections"
+            )
+            recorded = {r[0]: r for r in cur.fetchall()}
+            # Owners of rows written before collections were recorded (or by `state mv`):
+            # inferred from the rows, with the default policy.
+            cur.execute("SELECT DISTINCT collection, provider, kind, scope FROM resources")
+            owners = cur.fetchall()
+        out: list[KnownCollection] = []
+        for identity, provider, kind, scope in owners:
+            r = recorded.get(identity)
+            if r is not None:
+                out.append(
+                    KnownCollection(
+                        r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], bool(r[7]), r[8]
+                    )
+                )
+            else:
+                out.append(
+                    KnownCollection(
+                        identity or "", provider, kind, scope, None, {}, "managed", False, ""
+                    )
+                )
+        return out
+
+    def remember_collections(self, collections: list[KnownCollection]) -> None:
+        if not collections:
+            return
+        with self._tx() as cur:
+            self._remember(cur, collections)
+
+    def _remember(self, cur: Any, collections: list[KnownCollection]) -> None:
+        for c in collections:
+            cur.execute(
+                self._q(
+                    "INSERT INTO collections (identity, provider, kind, scope, scope_id, scope_ref, prune, "
+                    "prevent_destroy, origin, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (identity) DO UPDATE SET scope = excluded.scope, scope_id = excluded.scope_id, "
+                    "scope_ref = excluded.scope_ref, prune = excluded.prune, prevent_destroy = excluded.prevent_destroy, "
+                    "origin = excluded.origin, updated_at = excluded.updated_at"
+                ),
+                (c.identity, c.provider, c.kind, c.scope, c.scope_id, dumps(c.scope_ref), c.prune,
+                 int(c.prevent_destroy), c.origin, now()),
+            )  # fmt: skip
+
+    def collection_serials(self, identities: Iterable[str]) -> dict[str, int]:
+        wanted = sorted(set(identities))
+        out = dict.fromkeys(wanted, 0)
+        if not wanted:
+            return out
+        marks = ", ".join("?" for _ in wanted)
+        with self._tx() as cur:
+            cur.execute(
+                self._q(f"SELECT collection, serial FROM serials WHERE collection IN ({marks})"),
+                wanted,
+            )
+            out.update((r[0], int(r[1])) for r in cur.fetchall())
+        return out
+
+    def journal(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._tx() as cur:
+            cur.execute(
+                self._q(
+                    "SELECT id, address, action, started_at, finished_at, outcome, detail, serial FROM journal ORDER BY id DESC LIMIT ?"
+                ),
+                (limit,),
+            )
+            cols = [
+                "id",
+                "address",
+                "action",
+                "started_at",
+                "finished_at",
+                "outcome",
+                "detail",
+                "serial",
+            ]
+            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    def trim_journal(self, keep: int) -> int:
+        with self._tx() as cur:
+            cur.execute("SELECT max(id) FROM journal")
+            top = cur.fetchone()[0]
+            if top is None or top <= keep:
+                return 0
+            # Rows still in flight (no outcome) are what crash recovery reads: never dropped.
+            cur.execute(
+                self._q("DELETE FROM journal WHERE id <= ? AND finished_at IS NOT NULL"),
+                (top - keep,),
+            )
+            return int(cur.rowcount or 0)
+
+    # -- writes ----------------------------------------------------------------------
+    def put(self, entry: StateEntry) -> None:
+        with self._tx() as cur:
+            self._bump(cur, [self._upsert(cur, entry)])
+
+    def remove(self, address: str) -> bool:
+        with self._tx() as cur:
+            owners = self._delete(cur, address)
+            if owners:
+                self._bump(cur, owners)
+        return bool(owners)
+
+    def record_many(self, puts: list[StateEntry], removes: list[str]) -> None:
+        if not puts and not removes:
+            return
+        with self._tx() as cur:
+            owners = [self._upsert(cur, e) for e in puts]
+            for address in removes:
+                owners += self._delete(cur, address)
+            self._bump(cur, owners)
+
+    def restore(
+        self,
+        entries: list[StateEntry],
+        collections: list[KnownCollection],
+        lineage: str,
+        serial: int,
+    ) -> None:
+        """Replace every record and collection, the lineage and the serial, in one
+        transaction (`reconcile state push`); the journal is kept. Every collection takes
+        the new serial, so a plan made before against any of them is stale."""
+        with self._tx() as cur:
+            cur.execute("SELECT DISTINCT collection FROM resources")
+            owners = [r[0] or "" for r in cur.fetchall()]
+            cur.execute("DELETE FROM resources")
+            cur.execute("DELETE FROM collections")
+            owners += [self._upsert(cur, e) for e in entries]
+            cur.execute(self._q("UPDATE meta SET value = ? WHERE key = ?"), (lineage, "lineage"))
+            cur.execute(
+                self._q("UPDATE meta SET value = ? WHERE key = ?"), (str(serial - 1), "serial")
+            )
+            self._bump(cur, owners)
+            self._remember(cur, collections)
+
+    def begin_write(self, change: Change, previous: StateEntry | None) -> int:
+        return self.begin_writes([change], [previous])[0]
+
+    def begin_writes(self, changes: list[Change], previous: list[StateEntry | None]) -> list[int]:
+        with self._tx() as cur:  # one transaction: the batch is journaled whole or not at all
+            serial = self._bump(cur, [_owner(c, p) for c, p in zip(changes, previous, strict=True)])
+            jids = [self._begin(cur, c, p, serial) for c, p in zip(changes, previous, strict=True)]
+        return jids
+
+    def finish_write(
+        self, journal_id: int, change: Change, previous: StateEntry | None, outcome: Outcome
+    ) -> None:
+        self.finish_writes([journal_id], [change], [previous], [outcome])
+
+    def finish_writes(
+        self,
+        journal_ids: list[int],
+        changes: list[Change],
+        previous: list[StateEntry | None],
+        outcomes: list[Outcome],
+    ) -> None:
+        with self._tx() as cur:
+            owners: list[str] = []
+            for j, c, p, o in zip(journal_ids, changes, previous, outcomes, strict=True):
+                owners += self._finish(cur, j, c, p, o)
+            self._bump(cur, owners)
+
+    def _begin(self, cur: Any, change: Change, previous: StateEntry | None, serial: int) -> int:
+        cur.execute(
+            self._q(
+                "INSERT INTO journal (address, action, previous, intended, started_at, serial) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
+            ),
+            (change.address, change.action.value, entry_json(previous), dumps(change.after), now(),
+             serial),
+        )  # fmt: skip
+        jid = int(cur.fetchone()[0])
+        marked = StateEntry(
+            address=change.address,
+            provider=change.provider,
+            kind=change.kind,
+            scope=change.scope,
+            key=change.key,
+            remote_id=change.remote_id or (previous.remote_id if previous else None),
+            fields=previous.fields if previous else (change.after or {}),
+            status=Status.UNCERTAIN,
+            collection=_owner(change, previous),
+        )
+        self._upsert(cur, marked)
+        return jid
+
+    def _finish(
+        self,
+        cur: Any,
+        journal_id: int,
+        change: Change,
+        previous: StateEntry | None,
+        outcome: Outcome,
+    ) -> list[str]:
+        """Record one answer; returns the collections whose records it changed."""
+        cur.execute(
+            self._q("UPDATE journal SET finished_at = ?, outcome = ?, detail = ? WHERE id = ?"),
+            (now(), outcome.result, outcome.detail[:2000], journal_id),
+        )
+        if outcome.result == "ok":
+            if change.action is Action.DELETE:
+                return self._delete(cur, change.address)
+            remote_id = (
+                outcome.remote_id or change.remote_id or (previous.remote_id if previous else None)
+            )
+            sent = {f.name for f in change.fields}
+            entry = carry_replaced(change.entry(remote_id), previous, sent)
+            if not entry.collection and previous is not None:
+                entry = replace(entry, collection=previous.collection)
+            return [self._upsert(cur, entry)]
+        if outcome.result == "failed":
+            # The vendor refused: nothing changed there, so state goes back to what it was.
+            if previous is None:
+                return self._delete(cur, change.address)
+            return [self._upsert(cur, previous)]
+        return [_owner(change, previous)]
+
+
+def _owner(change: Change, previous: StateEntry | None) -> str:
+    owner = change.collection or (previous.collection if previous else "")
+    return owner or f"{change.provider}/{change.kind}/{change.scope}"
