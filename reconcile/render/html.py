@@ -112,13 +112,13 @@ def render(report: Report) -> str:
         f"<title>{title}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{title}</h1>",
         f'<p id="summary"><strong>{_e(counts_phrase(report.totals, report.labels, report.what))}'
-        "</strong></p>",
+        "</strong></p>"
+        if report.sections
+        else f'<p id="summary">{_e(report.empty_text)}</p>',
     ]
     for level, message in report.notices:
         out.append(f'<div class="notice"><strong>{_e(level)}:</strong> {_e(message)}</div>')
-    if not report.sections:
-        out.append(f"<p>{_e(report.empty_text)}</p>")
-    else:
+    if report.sections:
         out.append('<table id="counts"><thead><tr><th>collection</th>')
         out += [f"<th>{_e(a.replace('_', ' '))}</th>" for a in used]
         out.append("<th>total</th></tr></thead><tbody>")

@@ -38,7 +38,10 @@ def render(report: Report, limit: int = COMMENT_LIMIT, full: str | None = None) 
     """The report in at most `limit` characters."""
     marker = PLAN_MARKER if report.what == "plan" else DRIFT_MARKER
     head = [marker, f"### reconcile {report.what}", ""]
-    head.append(f"**{counts_phrase(report.totals, report.labels, report.what)}**.")
+    if report.sections:
+        head.append(f"**{counts_phrase(report.totals, report.labels, report.what)}**.")
+    else:
+        head.append(report.empty_text)
     head.append("")
     used = [a for a in report.labels if any(s.counts.get(a) for s in report.sections)]
     if report.sections:
@@ -53,8 +56,6 @@ def render(report: Report, limit: int = COMMENT_LIMIT, full: str | None = None) 
         head.append(f"> **{level}:** {message}")
     if report.notices:
         head.append("")
-    if not report.sections:
-        head.append(report.empty_text)
     foot = [
         "",
         "<sub>Personal data is masked (`#hash` tells entries apart); run with --show-values "
