@@ -103,7 +103,9 @@ def test_every_reconcile_command_and_flag_in_the_ci_file_exists(path: Path) -> N
 
 
 def test_the_checker_catches_a_wrong_flag() -> None:
-    assert check_call(["plan", "--out", "p.json", "--formt", "json"]) == ["reconcile plan: no option --formt"]
+    assert check_call(["plan", "--out", "p.json", "--formt", "json"]) == [
+        "reconcile plan: no option --formt"
+    ]
     assert check_call(["aply"]) == ["reconcile: no command 'aply'"]
     assert check_call(["state", "list", "--show-values"]) == []
 
@@ -125,7 +127,9 @@ def test_no_install_instruction_names_the_index_project() -> None:
     files = [ROOT / "README.md", *ROOT.glob("examples/**/*.yml"), *ROOT.glob("examples/**/*.md")]
     for f in files:
         for ln in f.read_text(encoding="utf-8").splitlines():
-            assert not re.search(r"pip install\s+(-U\s+)?[\"']?reconcile([\[\"' ]|$)", ln), f"{f}: {ln}"
+            assert not re.search(r"pip install\s+(-U\s+)?[\"']?reconcile([\[\"' ]|$)", ln), (
+                f"{f}: {ln}"
+            )
 
 
 def test_github_permissions_are_least_privilege() -> None:
