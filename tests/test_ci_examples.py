@@ -153,3 +153,18 @@ def test_gitlab_keeps_the_plan_artifact_private_and_applies_one_at_a_time() -> N
     assert doc["apply"]["resource_group"] == "reconcile-apply"
     text = GITLAB.read_text(encoding="utf-8")
     assert "backend: postgres" in text and "SQLite" in text
+
+
+def test_the_distribution_is_renamed_and_the_command_keeps_its_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import tomllib
+
+    from reconcile import __version__
+    from reconcile.cli import run_cli
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert meta["name"] == "reconcile-cc" and meta["version"] == __version__
+    assert meta["scripts"] == {"reconcile": "reconcile.cli:main"}
+    assert run_cli(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"reconcile, version {__version__}"
