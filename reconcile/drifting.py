@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from reconcile.diff import drift_collection
@@ -31,7 +32,11 @@ def drift_report(engine: Engine, targets: tuple[str, ...]) -> DriftReport:
         found = drift_collection(
             r.coll, r.spec, r.live.records, r.state, r.live.unobservable, warnings
         )
-        out += [d for d in found if d.address not in doubled]
+        out += [
+            dataclasses.replace(d, kind=r.coll.kind, collection=r.coll.prefix)
+            for d in found
+            if d.address not in doubled
+        ]
     if targets:
         out = [d for d in out if any(address_matches(d.address, t) for t in targets)]
     out.sort(key=lambda d: (d.drift_class.value, d.address))

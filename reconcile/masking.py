@@ -66,3 +66,54 @@ def mask_in_text(text: str, key: str) -> str:
     """A message with every E.164 number and e-mail address in it masked (errors and
     warnings name entries: a blacklisted number, a removal's address)."""
     return _IN_TEXT.sub(lambda m: str(mask(m.group(0), key)), text)
+
+
+def mask_deep(value: Any, key: str) -> Any:
+    """A personal field's value masked wherever text sits in it (a metadata map, a list of
+    variables, a number stored as an integer); booleans and null say nothing about a person."""
+    if isinstance(value, dict):
+        return {k: mask_deep(v, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_deep(v, key) for v in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return mask(str(value), key)
+    return mask(value, key)
+
+
+class Masker:
+    """One masking policy for every output of a run, so a field is masked in all of them or
+    in none: a field is personal when its kind declares it (`personal_fields`, by the part
+    before the first dot: `Metadata.Score` is personal when `Metadata` is); keys that look like
+    numbers or e-mail addresses and numbers or addresses inside messages are masked too."""
+
+    def __init__(self, key: str, on: bool) -> None:
+        self.key = key
+        self.on = on
+
+    def personal(self, kind: str, name: str) -> bool:
+        from reconcile import kinds
+
+        spec = kinds.get(kind)
+        return spec is not None and name.split(".", 1)[0] in spec.personal_fields
+
+    def field(self, kind: str, name: str, value: Any) -> Any:
+        if self.on and self.personal(kind, name):
+            return mask_deep(value, self.key)
+        return value
+
+    def fields(self, kind: str, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        return {n: self.field(kind, n, v) for n, v in values.items()}
+
+    def address(self, address: str | None) -> str | None:
+        if not self.on or not address:
+            return address
+        head, _, last = address.rpartition("/")
+        return f"{head}/{mask_key(last, self.key)}" if head else mask_key(last, self.key)
+
+    def addr(self, address: str) -> str:
+        return self.address(address) or ""
+
+    def text(self, message: str) -> str:
+        return mask_in_text(message, self.key) if self.on else message

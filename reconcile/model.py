@@ -274,6 +274,8 @@ class Drift:
     drift_class: DriftClass
     fields: tuple[FieldChange, ...] = ()
     detail: str = ""
+    kind: str = ""  # of the owning collection: which fields are personal
+    collection: str = ""  # the owning collection's address prefix: reports group by it
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,9 +136,14 @@ class Project:
     def manifest(self, text: str, name: str = "manifests/main.yaml") -> Path:
         return self.write(name, text)
 
-    def run(self, *args: str, env: dict[str, str] | None = None) -> Result:
+    def run(self, *args: str, env: dict[str, str] | None = None, masked: bool = False) -> Result:
+        """Run the CLI in process. Output is not a terminal here, so personal data would be
+        masked: tests of behaviour see values (as --show-values), tests of masking pass masked=True."""
         out, err = io.StringIO(), io.StringIO()
         old_env = dict(os.environ)
+        os.environ.pop("RECONCILE_SHOW_VALUES", None)
+        if not masked:
+            os.environ["RECONCILE_SHOW_VALUES"] = "1"
         if env:
             os.environ.update(env)
         try:

@@ -323,7 +323,7 @@ def test_markdown_masks_personal_data_unless_asked(project: Project, sandbox: Sa
             "job_title: Agent", "job_title: Agent\n    mobile: '+4930123456767'"
         )
     )
-    md = project.run("plan", "--format", "markdown").out
+    md = project.run("plan", "--format", "markdown", masked=True).out
     assert "agent0@example.com" not in md and "+4930123456767" not in md and "First0" not in md
     assert "+49 30 *** **67 #" in md
     shown = project.run("plan", "--format", "markdown", "--show-values").out

@@ -47,7 +47,7 @@ def test_an_all_campaign_entry_conflicts_with_jtel_and_sms_everywhere(
         assert "main.yaml:10:5: destination: +49301234567 is blacklisted for all campaigns" in r.err
         assert "main.yaml:16:5: PhoneNumber2: +49301234567 is blacklisted" in r.err
         assert "main.yaml:4:9" in r.err  # where the blacklist entry is
-    md = project.run("plan", "--format", "markdown")
+    md = project.run("plan", "--format", "markdown", masked=True)
     assert md.code == 1 and "+49301234567" not in md.err and "+49 30 *** **67" in md.err
     assert sandbox.requests() == before
 

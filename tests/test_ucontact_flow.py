@@ -201,7 +201,7 @@ def test_a_blacklist_removal_is_a_manual_step_that_needs_force_and_stays_until_c
     assert project.run("apply", "--auto-approve").code == 0
     project.manifest(blacklist(["+4930123456"]))
     addr = "uc/blacklist/phone/+4930123457"
-    plan = project.run("plan", "--format", "markdown")
+    plan = project.run("plan", "--format", "markdown", masked=True)
     assert "MANUAL STEP (HIGH RISK)" in plan.out and "+4930123457" not in plan.out
     r = project.run("apply", "--auto-approve")
     assert r.code == 1 and "refusing to apply" in r.err

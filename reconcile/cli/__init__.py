@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import click
 
-from reconcile import redact
+from reconcile import __version__, redact
 from reconcile.cli.common import EXIT_INTERRUPTED, Context, SuggestingGroup, echo_err, setup_logging
 from reconcile.errors import ReconcileError
 
@@ -24,7 +24,9 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
     cls=SuggestingGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.version_option(package_name="reconcile")
+# The distribution is reconcile-cc (the name "reconcile" on the package index belongs to
+# another project); the version comes from the package, so a checkout run in place has one too.
+@click.version_option(version=__version__, package_name="reconcile-cc", prog_name="reconcile")
 @click.option("-C", "directory", type=click.Path(file_okay=False, path_type=str), default=".", show_default=True,
               help="Run as if started in this project folder.")  # fmt: skip
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None,

@@ -17,6 +17,7 @@ import click
 from reconcile import redact
 from reconcile.config import Project, load_project
 from reconcile.engine import Engine
+from reconcile.masking import Masker
 from reconcile.state import open_project_store
 from reconcile.state.base import StateStore
 
@@ -125,16 +126,49 @@ def parallelism_option(f: F) -> F:
 
 def format_option(f: F) -> F:
     return click.option(
-        "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
-        help="Output format; json is versioned and described in specs/.",
+        "--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+        show_default=True,
+        help="Output format; json is versioned and described in specs/; markdown fits a PR comment; "
+        "html is one self-contained file (a CI artifact).",
     )(f)  # fmt: skip
 
 
 def show_values_option(f: F) -> F:
     return click.option(
-        "--show-values", is_flag=True,
-        help="Show personal data (names, numbers, e-mail) unmasked in markdown output.",
+        "--show-values", is_flag=True, envvar="RECONCILE_SHOW_VALUES",
+        help="Show personal data (names, numbers, e-mail) unmasked. Without it they are masked in "
+        "markdown and html always, and in text and json whenever stdout is not a terminal (CI logs). "
+        "RECONCILE_SHOW_VALUES=1 sets it for every command (a private runner).",
     )(f)  # fmt: skip
+
+
+def full_report_option(f: F) -> F:
+    return click.option(
+        "--full-report", "full_report", metavar="WHERE", default=None,
+        help="Where the full report is (an artifact's name or URL): markdown names it when it cuts rows.",
+    )(f)  # fmt: skip
+
+
+def masker(show_values: bool, fmt: str, key: str) -> Masker:
+    """The one masking policy of a run: markdown and html are made to be shared, so they are
+    masked even on a terminal; text and json when stdout is not a terminal (a CI log, a pipe)."""
+    on = not show_values and (fmt in ("markdown", "html") or not sys.stdout.isatty())
+    if show_values:
+        echo(
+            "Note: --show-values: personal data is unmasked in this output; keep it out of "
+            "shared logs and comments.",
+            err=True,
+        )
+    return Masker(key, on)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read (a plan file or export holds personal data)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)  # an existing file keeps its mode through os.open
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def lock_timeout_option(f: F) -> F:

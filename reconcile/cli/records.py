@@ -12,7 +12,16 @@ import click
 import yaml
 
 from reconcile import kinds
-from reconcile.cli.common import Context, SuggestingGroup, echo, lock_timeout_option, pass_ctx
+from reconcile.cli.common import (
+    Context,
+    SuggestingGroup,
+    echo,
+    lock_timeout_option,
+    masker,
+    pass_ctx,
+    show_values_option,
+    write_private,
+)
 from reconcile.errors import UsageError
 from reconcile.model import Collection, Prune, StateEntry, Status
 
@@ -90,16 +99,29 @@ def _scope_ref(spec: kinds.KindSpec, scope: str | None) -> dict[str, Any]:
     "--out",
     "out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the manifest here instead of stdout.",
+    help="Write the manifest here instead of stdout (readable by its owner only).",
 )
+@show_values_option
 @pass_ctx
 def export(
-    ctx: Context, provider_name: str, kind_name: str, scope: str | None, out: Path | None
+    ctx: Context,
+    provider_name: str,
+    kind_name: str,
+    scope: str | None,
+    out: Path | None,
+    show_values: bool,
 ) -> int:
     """Write the live records of one scope as a manifest document."""
     spec = kinds.get(kind_name)
     if spec is None:
         raise UsageError(f"unknown kind {kind_name!r}; known: {', '.join(kinds.all_kinds())}")
+    if out is None and not show_values and not sys.stdout.isatty():
+        # A manifest is all values: masked, it would be a trap (applied, it would overwrite
+        # every name with its mask); in clear, it would land in a CI log.
+        raise UsageError(
+            "export writes personal data: give --out FILE (written readable by its owner only), "
+            "or --show-values to print it where stdout is not a terminal"
+        )
     with ctx.engine() as engine:
         prov = engine.provider(provider_name)
         if prov.type != spec.provider_type:
@@ -142,8 +164,7 @@ def export(
         doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000
     )
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        write_private(out, text)
         echo(f"Wrote {len(items)} item(s) to {out}.", err=True)
     else:
         sys.stdout.write(text)
@@ -167,30 +188,35 @@ def state() -> None:
     default=None,
     help="Only entries with this status.",
 )
+@show_values_option
 @pass_ctx
-def state_list(ctx: Context, status: str | None) -> int:
+def state_list(ctx: Context, status: str | None, show_values: bool) -> int:
     """One line per managed record: address, remote id, status."""
     with ctx.store() as store:
+        m = masker(show_values, "text", store.lineage_serial()[0])
         for e in store.entries().values():
             if status and e.status.value != status:
                 continue
-            echo(f"{e.address}\t{e.remote_id or '-'}\t{e.status.value}")
+            echo(f"{m.addr(e.address)}\t{e.remote_id or '-'}\t{e.status.value}")
     return 0
 
 
 @state.command("show")
 @click.argument("address")
+@show_values_option
 @pass_ctx
-def state_show(ctx: Context, address: str) -> int:
+def state_show(ctx: Context, address: str, show_values: bool) -> int:
     """Everything state holds for one address, as JSON."""
     with ctx.store() as store:
+        lineage, serial = store.lineage_serial()
+        m = masker(show_values, "json", lineage)
         e = store.get(address)
         if e is None:
-            raise UsageError(f"{address}: not in the state (see `reconcile state list`)")
-        lineage, serial = store.lineage_serial()
+            raise UsageError(f"{m.addr(address)}: not in the state (see `reconcile state list`)")
         echo(json.dumps(
-            {"address": e.address, "provider": e.provider, "kind": e.kind, "scope": e.scope, "key": e.key,
-             "remote_id": e.remote_id, "status": e.status.value, "fields": dict(e.fields), "lineage": lineage, "serial": serial},
+            {"address": m.addr(e.address), "provider": e.provider, "kind": e.kind, "scope": e.scope,
+             "key": m.addr(e.key), "remote_id": e.remote_id, "status": e.status.value,
+             "fields": m.fields(e.kind, dict(e.fields)), "lineage": lineage, "serial": serial},
             indent=2, ensure_ascii=False,
         ))  # fmt: skip
     return 0
@@ -336,15 +362,17 @@ def state_migrate(ctx: Context, to: str, lock_timeout: float) -> int:
     show_default=True,
     help="How many of the newest writes.",
 )
+@show_values_option
 @pass_ctx
-def state_journal(ctx: Context, limit: int) -> int:
+def state_journal(ctx: Context, limit: int, show_values: bool) -> int:
     """The newest vendor writes: intent, outcome and when (what crash recovery reads)."""
     with ctx.store() as store:
+        m = masker(show_values, "text", store.lineage_serial()[0])
         for row in store.journal(limit):
             outcome = row["outcome"] or "in flight (no answer recorded)"
-            detail = f"  {row['detail']}" if row["detail"] else ""
+            detail = f"  {m.text(str(row['detail']))}" if row["detail"] else ""
             echo(
-                f"{row['id']}\t{row['started_at']}\t{row['action']}\t{row['address']}\t{outcome}{detail}"
+                f"{row['id']}\t{row['started_at']}\t{row['action']}\t{m.addr(str(row['address']))}\t{outcome}{detail}"
             )
     return 0
 

@@ -22,19 +22,24 @@ from reconcile.cli.common import (
     echo,
     echo_err,
     format_option,
+    full_report_option,
     lock_timeout_option,
+    masker,
     parallelism_option,
     pass_ctx,
     shard_option,
     show_values_option,
     target_option,
+    write_private,
 )
 from reconcile.config import Project
 from reconcile.diff import not_taken_note
 from reconcile.engine import ApplyResult, Engine
 from reconcile.errors import ManifestError, ReconcileError, UsageError
 from reconcile.manifest.loader import load_collections
+from reconcile.masking import Masker
 from reconcile.model import Plan, StateEntry
+from reconcile.render.html import drift_html, plan_html
 from reconcile.render.jsonout import drift_json, plan_from_dict, plan_json
 from reconcile.render.markdown import drift_markdown, plan_markdown
 from reconcile.render.text import drift_text, plan_text
@@ -81,13 +86,22 @@ def _local_blacklist_state(project: Project) -> list[StateEntry]:
         store.close()
 
 
-def _show_plan(plan: Plan, fmt: str, ctx: Context, show_values: bool) -> None:
+def _show_plan(plan: Plan, fmt: str, ctx: Context, m: Masker, full: str | None) -> None:
     if fmt == "json":
-        echo(plan_json(plan))
+        echo(plan_json(plan, m))
     elif fmt == "markdown":
-        echo(plan_markdown(plan, show_values), nl=False)
+        echo(plan_markdown(plan, m, full=full), nl=False)
+    elif fmt == "html":
+        echo(plan_html(plan, m), nl=False)
     else:
-        echo(plan_text(plan, ctx.color))
+        echo(plan_text(plan, ctx.color, m))
+
+
+def _load_plan(planfile: Path) -> Plan:
+    try:
+        return plan_from_dict(json.loads(planfile.read_text(encoding="utf-8")), str(planfile))
+    except ValueError as exc:
+        raise UsageError(f"{planfile}: not a JSON plan file: {exc}") from exc
 
 
 @click.command()
@@ -95,7 +109,8 @@ def _show_plan(plan: Plan, fmt: str, ctx: Context, show_values: bool) -> None:
     "--out",
     "out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Save the plan for `reconcile apply PLANFILE`.",
+    help="Save the plan for `reconcile apply PLANFILE` (unmasked: apply needs the values; "
+    "written readable by its owner only: keep it a private artifact).",
 )
 @format_option
 @target_option
@@ -105,6 +120,7 @@ def _show_plan(plan: Plan, fmt: str, ctx: Context, show_values: bool) -> None:
 @parallelism_option
 @show_values_option
 @shard_option
+@full_report_option
 @pass_ctx
 def plan(
     ctx: Context,
@@ -115,16 +131,18 @@ def plan(
     parallelism: int | None,
     show_values: bool,
     shard: tuple[int, int] | None,
+    full_report: str | None,
 ) -> int:
     """Show what apply would change at each vendor."""
     with ctx.engine(parallelism) as engine:
         engine.shard = shard
-        engine.mask_personal = fmt == "markdown" and not show_values
+        lineage, _ = engine.store.lineage_serial()
+        m = masker(show_values, fmt, lineage)
+        engine.mask_personal = m.on
         p = engine.plan(targets)
-    _show_plan(p, fmt, ctx, show_values)
+    _show_plan(p, fmt, ctx, Masker(p.lineage, m.on), full_report)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(plan_json(p) + "\n", encoding="utf-8")
+        write_private(out, plan_json(p) + "\n")
         if fmt == "text":
             echo(f"Saved the plan to {out}; apply it with: reconcile apply {out}")
     if p.errors:
@@ -157,6 +175,7 @@ def plan(
 )
 @lock_timeout_option
 @shard_option
+@show_values_option
 @pass_ctx
 def apply(
     ctx: Context,
@@ -168,6 +187,7 @@ def apply(
     allow_delete: tuple[str, ...],
     lock_timeout: float,
     shard: tuple[int, int] | None,
+    show_values: bool,
 ) -> int:
     """Make each vendor hold what the manifests declare (or apply a saved plan).
 
@@ -180,10 +200,7 @@ def apply(
             raise UsageError(
                 "--target and --shard cannot narrow a saved plan; make the plan with them instead"
             )
-        try:
-            saved = plan_from_dict(json.loads(planfile.read_text(encoding="utf-8")), str(planfile))
-        except ValueError as exc:
-            raise UsageError(f"{planfile}: not a JSON plan file: {exc}") from exc
+        saved = _load_plan(planfile)
     writes = None if saved is None or saved.collection_serials is None else saved.collection_serials
     with ctx.engine(parallelism) as engine, engine.locking("apply", lock_timeout, writes):
         engine.shard = shard
@@ -193,10 +210,15 @@ def apply(
             if p.shard:
                 index, _, count = p.shard.partition("/")
                 engine.shard = (int(index), int(count))
+            m = masker(show_values, "text", p.lineage)
             skip = engine.check_saved(p)
         else:
+            lineage, _ = engine.store.lineage_serial()
+            m = masker(show_values, "text", lineage)
+            engine.mask_personal = m.on
             p = engine.plan(targets)
-            echo(plan_text(p, ctx.color))
+            m = Masker(p.lineage, m.on)
+            echo(plan_text(p, ctx.color, m))
             if not p.changes and not p.errors:
                 engine.remember(engine.last_refreshed)
                 return 0
@@ -208,7 +230,7 @@ def apply(
                 "fix them, or apply the rest with --target ADDR"
             )
         for note in engine.enforce_safety(p, force, allow_delete):
-            echo(f"Note: {note}")
+            echo(f"Note: {m.text(note)}")
         if planfile is None and not auto_approve:
             if not sys.stdin.isatty():
                 raise UsageError(
@@ -223,8 +245,8 @@ def apply(
         with _graceful_interrupt(engine):
             result = _apply_with_progress(engine, p, skip, ctx)
         for address, names in engine.not_taken:
-            echo(f"Warning: {not_taken_note(address, names)}")
-    _show_result(result, p)
+            echo(f"Warning: {m.text(not_taken_note(m.addr(address), names))}")
+    _show_result(result, p, m)
     if engine.stopping.is_set():
         return EXIT_INTERRUPTED
     return 0 if result.ok and not p.errors and not result.skipped else 1
@@ -275,23 +297,26 @@ def _apply_with_progress(engine: Engine, p: Plan, skip: list[Any], ctx: Context)
     return engine.apply(p, skip=skip)
 
 
-def _show_result(result: ApplyResult, p: Plan) -> None:
+def _show_result(result: ApplyResult, p: Plan, m: Masker) -> None:
     interrupted = [c for c, why in result.skipped if why == INTERRUPTED]
     for c, why in result.skipped:
         if why != INTERRUPTED:
-            echo(f"Skipped {c.action.value} {c.address}: {why}")
+            echo(f"Skipped {c.action.value} {m.addr(c.address)}: {m.text(why)}")
     if interrupted:
-        shown = ", ".join(c.address for c in interrupted[:10])
+        shown = ", ".join(m.addr(c.address) for c in interrupted[:10])
         more = f" and {len(interrupted) - 10} more" if len(interrupted) > 10 else ""
         echo(
             f"Interrupted: {len(interrupted)} change(s) not started ({shown}{more}); run apply again to finish."
         )
     for c, why in result.failed:
-        echo(f"Failed {c.action.value} {c.address}: {why}")
+        echo(f"Failed {c.action.value} {m.addr(c.address)}: {m.text(why)}")
     for c, why in result.uncertain:
-        echo(f"Unknown outcome of {c.action.value} {c.address}: {why} (the next plan looks it up)")
+        echo(
+            f"Unknown outcome of {c.action.value} {m.addr(c.address)}: {m.text(why)} "
+            "(the next plan looks it up)"
+        )
     for e in p.errors:
-        echo(f"Not applied: {e}")
+        echo(f"Not applied: {m.text(e)}")
     echo(
         f"Apply {'complete' if result.ok and not result.skipped else 'incomplete'}: {len(result.succeeded)} succeeded, "
         f"{len(result.failed)} failed, {len(result.uncertain)} unknown, {len(result.skipped)} skipped."
@@ -302,6 +327,7 @@ def _show_result(result: ApplyResult, p: Plan) -> None:
 @format_option
 @target_option
 @show_values_option
+@full_report_option
 @click.option(
     "--fail-on-unobservable",
     is_flag=True,
@@ -314,6 +340,7 @@ def drift(
     fmt: str,
     targets: tuple[str, ...],
     show_values: bool,
+    full_report: str | None,
     fail_on_unobservable: bool,
     shard: tuple[int, int] | None,
 ) -> int:
@@ -322,15 +349,31 @@ def drift(
         engine.shard = shard
         report = engine.drift(targets)
         lineage, _ = engine.store.lineage_serial()
+    m = masker(show_values, fmt, lineage)
     if fmt == "json":
-        echo(drift_json(report))
+        echo(drift_json(report, m))
     elif fmt == "markdown":
-        echo(drift_markdown(report, show_values, lineage), nl=False)
+        echo(drift_markdown(report, m, full=full_report), nl=False)
+    elif fmt == "html":
+        echo(drift_html(report, m), nl=False)
     else:
-        echo(drift_text(report, ctx.color))
+        echo(drift_text(report, ctx.color, m))
     return 2 if report.drift or (fail_on_unobservable and report.unobservable) else 0
 
 
-COMMANDS = [validate, plan, apply, drift]
+@click.command()
+@click.argument("planfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@format_option
+@show_values_option
+@full_report_option
+@pass_ctx
+def show(ctx: Context, planfile: Path, fmt: str, show_values: bool, full_report: str | None) -> int:
+    """Render a saved plan file (`plan --out`) in any format; no vendor is called."""
+    p = _load_plan(planfile)
+    _show_plan(p, fmt, ctx, masker(show_values, fmt, p.lineage), full_report)
+    return 0
+
+
+COMMANDS = [validate, plan, apply, drift, show]
 
 __all__ = ["COMMANDS", "ReconcileError"]

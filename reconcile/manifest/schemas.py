@@ -16,7 +16,7 @@ import jsonschema
 from reconcile import kinds, provider_types
 from reconcile.errors import Problem
 from reconcile.manifest.located import where_of
-from reconcile.model import Action, DriftClass
+from reconcile.manifest.report_schemas import drift_schema, plan_schema
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 BASE = "https://reconcile.dev/schemas/"
@@ -137,122 +137,6 @@ def _item_schema(spec: kinds.KindSpec) -> dict[str, Any]:
             "oneOf": [dict(spec.item_schema["properties"][spec.key_field]), dict(spec.item_schema)]
         }
     return dict(spec.item_schema)
-
-
-def _field_change() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["name", "before", "after"],
-        "properties": {"name": {"type": "string"}, "before": {}, "after": {}},
-    }
-
-
-def plan_schema() -> dict[str, Any]:
-    counts = {
-        "type": "object",
-        "properties": {a.value: {"type": "integer"} for a in Action},
-        "required": [a.value for a in Action],
-    }
-    return {
-        "$schema": DIALECT,
-        "$id": BASE + "plan.schema.json",
-        "title": "reconcile plan (plan --format json and saved plan files)",
-        "type": "object",
-        "required": [
-            "format_version",
-            "lineage",
-            "serial",
-            "summary",
-            "changes",
-            "warnings",
-            "errors",
-        ],
-        "properties": {
-            "format_version": {"const": 1},
-            "lineage": {"type": "string"},
-            "serial": {"type": "integer"},
-            "created_at": {"type": "string"},
-            "targets": {"type": "array", "items": {"type": "string"}},
-            "collection_serials": {
-                "description": "the state serial of each collection the plan changes, when it was read",
-                "type": "object",
-                "additionalProperties": {"type": "integer"},
-            },
-            "shard": {"type": "string", "pattern": "^[0-9]+/[0-9]+$"},
-            "summary": counts,
-            "changes": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["address", "action", "provider", "kind", "fields"],
-                    "properties": {
-                        "address": {"type": "string"},
-                        "action": {"enum": [a.value for a in Action]},
-                        "provider": {"type": "string"},
-                        "kind": {"type": "string"},
-                        "scope": {"type": "string"},
-                        "key": {"type": "string"},
-                        "remote_id": {"type": ["string", "null"]},
-                        "fields": {"type": "array", "items": _field_change()},
-                        "after": {"type": ["object", "null"]},
-                        "live_fingerprint": {"type": ["string", "null"]},
-                        "origin": {"type": "string"},
-                        "collection": {"type": "string"},
-                        "moved_from": {"type": ["string", "null"]},
-                    },
-                },
-            },
-            "warnings": {"type": "array", "items": {"type": "string"}},
-            "errors": {"type": "array", "items": {"type": "string"}},
-            "unobservable": {"type": "array", "items": {"type": "string"}},
-            "source_digest": {
-                "type": "string",
-                "description": "digest of reconcile.yaml, the manifests and item files the plan was made from",
-            },
-            "safety": {
-                "type": "array",
-                "description": "collections whose deletes pass a safety threshold: apply refuses them unless allowed",
-                "items": {
-                    "type": "object",
-                    "required": ["collection", "message"],
-                    "properties": {"collection": {"type": "string"}, "message": {"type": "string"}},
-                },
-            },
-        },
-    }
-
-
-def drift_schema() -> dict[str, Any]:
-    return {
-        "$schema": DIALECT,
-        "$id": BASE + "drift.schema.json",
-        "title": "reconcile drift --format json",
-        "type": "object",
-        "required": ["format_version", "summary", "drift", "unobservable"],
-        "properties": {
-            "format_version": {"const": 1},
-            "summary": {
-                "type": "object",
-                "required": [c.value for c in DriftClass],
-                "properties": {c.value: {"type": "integer"} for c in DriftClass},
-            },
-            "drift": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["address", "class", "fields"],
-                    "properties": {
-                        "address": {"type": "string"},
-                        "class": {"enum": [c.value for c in DriftClass]},
-                        "fields": {"type": "array", "items": _field_change()},
-                        "detail": {"type": "string"},
-                    },
-                },
-            },
-            "unobservable": {"type": "array", "items": {"type": "string"}},
-            "warnings": {"type": "array", "items": {"type": "string"}},
-        },
-    }
 
 
 def all_schemas() -> dict[str, dict[str, Any]]:

@@ -6,12 +6,16 @@ import json
 from typing import Any
 
 from reconcile.errors import UsageError
+from reconcile.masking import Masker
 from reconcile.model import FORMAT_VERSION, Action, Change, DriftReport, FieldChange, Guard, Plan
 
 
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
+def plan_to_dict(plan: Plan, m: Masker | None = None) -> dict[str, Any]:
+    """The plan as JSON; with masking on, for reading only (apply refuses it)."""
+    m = m or Masker(plan.lineage, False)
     return {
         "format_version": FORMAT_VERSION,
+        "masked": m.on,
         "lineage": plan.lineage,
         "serial": plan.serial,
         "created_at": plan.created_at,
@@ -19,28 +23,33 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "summary": plan.summary(),
         "changes": [
             {
-                "address": c.address,
+                "address": m.addr(c.address),
                 "action": c.action.value,
                 "provider": c.provider,
                 "kind": c.kind,
                 "scope": c.scope,
-                "key": c.key,
+                "key": m.addr(c.key),
                 "remote_id": c.remote_id,
                 "fields": [
-                    {"name": f.name, "before": f.before, "after": f.after} for f in c.fields
+                    {
+                        "name": f.name,
+                        "before": m.field(c.kind, f.name, f.before),
+                        "after": m.field(c.kind, f.name, f.after),
+                    }
+                    for f in c.fields
                 ],
-                "after": dict(c.after) if c.after is not None else None,
+                "after": m.fields(c.kind, dict(c.after)) if c.after is not None else None,
                 "live_fingerprint": c.live_fingerprint,
                 "origin": c.origin,
                 "collection": c.collection,
-                "moved_from": c.moved_from,
+                "moved_from": m.address(c.moved_from),
             }
             for c in plan.changes
         ],
-        "warnings": list(plan.warnings),
-        "errors": list(plan.errors),
+        "warnings": [m.text(w) for w in plan.warnings],
+        "errors": [m.text(e) for e in plan.errors],
         "unobservable": list(plan.unobservable),
-        "safety": [{"collection": g.collection, "message": g.message} for g in plan.guards],
+        "safety": [{"collection": g.collection, "message": m.text(g.message)} for g in plan.guards],
         "source_digest": plan.source_digest,
         **(
             {"collection_serials": dict(plan.collection_serials)}
@@ -54,6 +63,11 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 def plan_from_dict(d: dict[str, Any], source: str) -> Plan:
     if not isinstance(d, dict) or d.get("format_version") != FORMAT_VERSION:
         raise UsageError(f"{source}: not a reconcile plan file of format_version {FORMAT_VERSION}")
+    if d.get("masked"):
+        raise UsageError(
+            f"{source}: a masked plan (JSON printed for reading) cannot be applied: "
+            "save the plan with `reconcile plan --out PLANFILE`"
+        )
     try:
         changes = tuple(
             Change(
@@ -95,29 +109,38 @@ def plan_from_dict(d: dict[str, Any], source: str) -> Plan:
         raise UsageError(f"{source}: malformed plan file ({type(exc).__name__}: {exc})") from exc
 
 
-def plan_json(plan: Plan) -> str:
-    return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False)
+def plan_json(plan: Plan, m: Masker | None = None) -> str:
+    return json.dumps(plan_to_dict(plan, m), indent=2, ensure_ascii=False)
 
 
-def drift_to_dict(report: DriftReport) -> dict[str, Any]:
+def drift_to_dict(report: DriftReport, m: Masker | None = None) -> dict[str, Any]:
+    m = m or Masker("", False)
     return {
         "format_version": FORMAT_VERSION,
+        "masked": m.on,
         "summary": report.summary(),
         "drift": [
             {
-                "address": d.address,
+                "address": m.addr(d.address),
                 "class": d.drift_class.value,
+                "kind": d.kind,
+                "collection": d.collection,
                 "fields": [
-                    {"name": f.name, "before": f.before, "after": f.after} for f in d.fields
+                    {
+                        "name": f.name,
+                        "before": m.field(d.kind, f.name, f.before),
+                        "after": m.field(d.kind, f.name, f.after),
+                    }
+                    for f in d.fields
                 ],
                 "detail": d.detail,
             }
             for d in report.drift
         ],
         "unobservable": list(report.unobservable),
-        "warnings": list(report.warnings),
+        "warnings": [m.text(w) for w in report.warnings],
     }
 
 
-def drift_json(report: DriftReport) -> str:
-    return json.dumps(drift_to_dict(report), indent=2, ensure_ascii=False)
+def drift_json(report: DriftReport, m: Masker | None = None) -> str:
+    return json.dumps(drift_to_dict(report, m), indent=2, ensure_ascii=False)

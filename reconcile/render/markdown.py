@@ -1,15 +1,25 @@
-"""Plans and drift as markdown for pull-request comments; personal data masked by default."""
+"""Plans and drift as markdown for a pull-request comment or an issue body.
+
+Summary counts come first, then one collapsible section per collection. The whole
+text stays under GitHub's 65,536-character limit for a comment: rows that do not fit
+are cut, and a note says how many were left out, from which collections, and where the
+full report is. The first line is a hidden marker, so a CI job finds and updates its own
+comment instead of adding one on every push.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from reconcile import kinds
-from reconcile.masking import mask, mask_in_text, mask_key
-from reconcile.model import DriftClass, DriftReport, Plan
+from reconcile.masking import Masker
+from reconcile.model import DriftReport, Plan
+from reconcile.render.report import Report, Row, counts_phrase, drift_report, plan_report
 
-_MAX_ROWS = 500
+COMMENT_LIMIT = 65_536  # GitHub's limit on an issue or pull-request comment body, in characters
+PLAN_MARKER = "<!-- reconcile:plan -->"
+DRIFT_MARKER = "<!-- reconcile:drift -->"
+DEFAULT_FULL = "the JSON report (`--format json`, or `reconcile show PLANFILE --format json`)"
 
 
 def _cell(v: Any) -> str:
@@ -17,103 +27,99 @@ def _cell(v: Any) -> str:
     return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
 
 
-def _shown(kind: str, name: str, v: Any, key: str, show: bool) -> str:
-    spec = kinds.get(kind)
-    # `Metadata.Score` is masked when `Metadata` is personal.
-    if not show and spec is not None and name.split(".", 1)[0] in spec.personal_fields:
-        return _cell(mask(v, key))
-    return _cell(v)
+def _row(r: Row) -> str:
+    addr = "`" + r.address.replace("|", "\\|") + "`"
+    if not r.has_values:
+        return f"| {r.label} | {addr} | {r.note.replace('|', '/')} | | |"
+    return f"| {r.label} | {addr} | {r.field} | {_cell(r.before)} | {_cell(r.after)} |"
 
 
-def _addr(address: str, key: str, show: bool) -> str:
-    if show:
-        return address
-    head, _, last = address.rpartition("/")
-    return f"{head}/{mask_key(last, key)}"
-
-
-def plan_markdown(plan: Plan, show_values: bool = False) -> str:
-    key = plan.lineage
-    s = plan.summary()
-    counts = ", ".join(f"**{n}** to {a}" for a, n in s.items() if n) or "no changes"
-    out = ["### reconcile plan", "", f"{counts}.", ""]
-
-    def said(text: str) -> str:
-        return text if show_values else mask_in_text(text, key)
-
-    for e in plan.errors:
-        out.append(f"> **Error:** {said(e)}")
-    for g in plan.guards:
-        out.append(
-            f"> **Safety:** {said(g.message)}; apply needs `--allow-delete {g.collection}` (or `--force`)"
-        )
-    for w in plan.warnings:
-        out.append(f"> **Warning:** {said(w)}")
-    for u in plan.unobservable:
-        out.append(
-            f"> **Note:** {u} cannot be read from the vendor; planned against the state only."
-        )
-    if plan.changes:
-        out += [
+def render(report: Report, limit: int = COMMENT_LIMIT, full: str | None = None) -> str:
+    """The report in at most `limit` characters."""
+    marker = PLAN_MARKER if report.what == "plan" else DRIFT_MARKER
+    head = [marker, f"### reconcile {report.what}", ""]
+    if report.sections:
+        head.append(f"**{counts_phrase(report.totals, report.labels, report.what)}**.")
+    else:
+        head.append(report.empty_text)
+    head.append("")
+    used = [a for a in report.labels if any(s.counts.get(a) for s in report.sections)]
+    if report.sections:
+        head.append("| collection | " + " | ".join(a.replace("_", " ") for a in used) + " |")
+        head.append("|---|" + "---:|" * len(used))
+        for s in report.sections:
+            head.append(
+                f"| `{s.name}` | " + " | ".join(str(s.counts.get(a, 0)) for a in used) + " |"
+            )
+        head.append("")
+    for level, message in report.notices:
+        head.append(f"> **{level}:** {message}")
+    if report.notices:
+        head.append("")
+    foot = [
+        "",
+        "<sub>Personal data is masked (`#hash` tells entries apart); run with --show-values "
+        "where every reader may see it.</sub>"
+        if report.masked
+        else "<sub>**Personal data is shown unmasked** (--show-values): keep this report "
+        "where only those allowed may read it.</sub>",
+    ]
+    # Room kept for the note on what was cut; the note names at most a few collections.
+    reserve = 1200
+    budget = limit - len("\n".join(head + foot)) - reserve
+    body: list[str] = []
+    size = 0
+    shown = 0
+    cut: list[str] = []
+    for s in report.sections:
+        opening = [
             "",
-            "<details><summary>Changes</summary>",
+            f"<details><summary><code>{s.name}</code>: "
+            f"{counts_phrase(s.counts, report.labels, report.what)}</summary>",
             "",
             "| | address | field | before | after |",
             "|---|---|---|---|---|",
         ]
-        rows = 0
-        for c in plan.changes:
-            addr = _addr(c.address, key, show_values)
-            if not c.fields:
-                out.append(f"| {c.action.symbol} {c.action.value} | `{addr}` | | | |")
-                rows += 1
-            for f in c.fields:
-                before = _shown(c.kind, f.name, f.before, key, show_values)
-                after = _shown(c.kind, f.name, f.after, key, show_values)
-                out.append(
-                    f"| {c.action.symbol} {c.action.value} | `{addr}` | {f.name} | {before} | {after} |"
-                )
-                rows += 1
-            if rows >= _MAX_ROWS:
-                out.append(
-                    f"| | … {len(plan.changes)} changes in all; see the JSON plan for the rest | | | |"
-                )
+        closing = ["", "</details>"]
+        cost = sum(len(x) + 1 for x in opening + closing)
+        if cut or size + cost > budget:
+            cut.append(s.name)
+            continue
+        rows: list[str] = []
+        rows_size = 0
+        for i, r in enumerate(s.rows):
+            line = _row(r)
+            if size + cost + rows_size + len(line) + 1 > budget:
+                cut.append(s.name)
+                rows.append(f"| | … {len(s.rows) - i} more row(s) cut here | | | |")
                 break
-        out += ["", "</details>"]
-    if not show_values:
-        out += [
+            rows.append(line)
+            rows_size += len(line) + 1
+            shown += 1
+        body += opening + rows + closing
+        size += cost + rows_size
+    note: list[str] = []
+    if cut:
+        total = sum(len(s.rows) for s in report.sections)
+        names = ", ".join(f"`{n}`" for n in cut[:5]) + (
+            f" and {len(cut) - 5} more" if len(cut) > 5 else ""
+        )
+        note = [
             "",
-            "<sub>Personal data is masked (`#hash` tells entries apart); run with --show-values where readers may see it.</sub>",
+            f"> **Cut:** this report shows {shown} of {total} rows, to stay under the "
+            f"{limit:,}-character limit of a comment. Not shown in full: {names}. "
+            f"The full report is {full or DEFAULT_FULL}.",
         ]
-    return "\n".join(out) + "\n"
+    return "\n".join(head + body + note + foot) + "\n"
 
 
-def drift_markdown(report: DriftReport, show_values: bool = False, key: str = "") -> str:
-    s = report.summary()
-    out = ["### reconcile drift", ""]
-    if report.drift:
-        out.append(
-            f"**{s['changed_outside']}** changed outside, **{s['pending']}** pending, **{s['unmanaged']}** unmanaged."
-        )
-    elif report.unobservable:
-        out.append(
-            f"Nothing drifted where reconcile can look; **{len(report.unobservable)}** collection(s) unobservable."
-        )
-    else:
-        out.append("No drift.")
-    for u in report.unobservable:
-        out.append(f"> **Unobservable:** {u}")
-    for w in report.warnings:
-        out.append(f"> **Warning:** {w}")
-    if report.drift:
-        out += ["", "| class | address | field | before | after |", "|---|---|---|---|---|"]
-        for d in report.drift:
-            addr = _addr(d.address, key, show_values)
-            if not d.fields:
-                out.append(f"| {d.drift_class.value} | `{addr}` | {d.detail} | | |")
-            for f in d.fields:
-                masked = not show_values and d.drift_class is not DriftClass.UNMANAGED
-                b = _cell(mask(f.before, key)) if masked else _cell(f.before)
-                a = _cell(mask(f.after, key)) if masked else _cell(f.after)
-                out.append(f"| {d.drift_class.value} | `{addr}` | {f.name} | {b} | {a} |")
-    return "\n".join(out) + "\n"
+def plan_markdown(
+    plan: Plan, masker: Masker, limit: int = COMMENT_LIMIT, full: str | None = None
+) -> str:
+    return render(plan_report(plan, masker), limit, full)
+
+
+def drift_markdown(
+    report: DriftReport, masker: Masker, limit: int = COMMENT_LIMIT, full: str | None = None
+) -> str:
+    return render(drift_report(report, masker), limit, full)

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from reconcile.masking import Masker
 from reconcile.model import Action, DriftClass, DriftReport, Plan
 
 _COLOURS = {
@@ -26,7 +27,9 @@ def value(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
-def plan_text(plan: Plan, color: bool) -> str:
+def plan_text(plan: Plan, color: bool, m: Masker | None = None) -> str:
+    m = m or Masker(plan.lineage, False)
+
     def st(text: str, fg: str | None = None, bold: bool = False) -> str:
         return click.style(text, fg=fg, bold=bold) if color else text
 
@@ -34,7 +37,7 @@ def plan_text(plan: Plan, color: bool) -> str:
     # Errors first: a reader who stops at the first lines must not take "no changes" for
     # "all is well" when records were held out of the plan.
     for e in plan.errors:
-        lines.append(st("Error: ", "red", bold=True) + e)
+        lines.append(st("Error: ", "red", bold=True) + m.text(e))
     if plan.errors:
         lines.append("")
     if plan.changes:
@@ -42,18 +45,21 @@ def plan_text(plan: Plan, color: bool) -> str:
         lines.append("")
         for c in plan.changes:
             lines.append(
-                st(f"  {c.action.symbol} {c.address}", _COLOURS[c.action], bold=True)
+                st(f"  {c.action.symbol} {m.addr(c.address)}", _COLOURS[c.action], bold=True)
                 + st(f"  ({c.action.value})", "bright_black")
             )
             if c.action is Action.MOVE:
-                lines.append(f"      state address was {c.moved_from} (nothing is sent)")
+                lines.append(f"      state address was {m.address(c.moved_from)} (nothing is sent)")
             width = max((len(f.name) for f in c.fields), default=0)
             for f in c.fields:
                 if c.action is Action.CREATE:
-                    lines.append(f"      {f.name.ljust(width)} = {value(f.after)}")
+                    lines.append(
+                        f"      {f.name.ljust(width)} = {value(m.field(c.kind, f.name, f.after))}"
+                    )
                 else:
                     lines.append(
-                        f"      {f.name.ljust(width)} : {value(f.before)} -> {value(f.after)}"
+                        f"      {f.name.ljust(width)} : {value(m.field(c.kind, f.name, f.before))}"
+                        f" -> {value(m.field(c.kind, f.name, f.after))}"
                     )
         lines.append("")
     elif plan.errors:
@@ -61,7 +67,7 @@ def plan_text(plan: Plan, color: bool) -> str:
     else:
         lines.append("No changes: the vendors hold what the manifests declare.")
     for w in plan.warnings:
-        lines.append(st("Warning: ", "yellow", bold=True) + w)
+        lines.append(st("Warning: ", "yellow", bold=True) + m.text(w))
     for u in plan.unobservable:
         lines.append(
             st("Note: ", "cyan", bold=True)
@@ -70,7 +76,7 @@ def plan_text(plan: Plan, color: bool) -> str:
     for g in plan.guards:
         lines.append(
             st("Safety: ", "red", bold=True)
-            + f"{g.message}; apply needs --allow-delete {g.collection} (or --force)"
+            + f"{m.text(g.message)}; apply needs --allow-delete {g.collection} (or --force)"
         )
     if plan.errors:
         lines.append(
@@ -89,7 +95,9 @@ def summary_line(plan: Plan) -> str:
     return "Plan: " + ", ".join(parts) + "."
 
 
-def drift_text(report: DriftReport, color: bool) -> str:
+def drift_text(report: DriftReport, color: bool, m: Masker | None = None) -> str:
+    m = m or Masker("", False)
+
     def st(text: str, fg: str | None = None, bold: bool = False) -> str:
         return click.style(text, fg=fg, bold=bold) if color else text
 
@@ -112,14 +120,15 @@ def drift_text(report: DriftReport, color: bool) -> str:
         title, fg = titles[cls]
         lines.append(st(title, fg, bold=True))
         for d in items:
-            lines.append(f"  {d.address}" + (f"  ({d.detail})" if d.detail else ""))
+            lines.append(f"  {m.addr(d.address)}" + (f"  ({d.detail})" if d.detail else ""))
             for f in d.fields:
-                lines.append(f"      {f.name}: {value(f.before)} -> {value(f.after)}")
+                before, after = m.field(d.kind, f.name, f.before), m.field(d.kind, f.name, f.after)
+                lines.append(f"      {f.name}: {value(before)} -> {value(after)}")
         lines.append("")
     for u in report.unobservable:
         lines.append(st("Unobservable: ", "cyan", bold=True) + u)
     for w in report.warnings:
-        lines.append(st("Warning: ", "yellow", bold=True) + w)
+        lines.append(st("Warning: ", "yellow", bold=True) + m.text(w))
     s = report.summary()
     if report.drift:
         lines.append(
