@@ -174,6 +174,9 @@ class Collection:
     scope_origin: str = ""  # file:line:col of the scope, for errors about it
     orphaned: bool = False
     sources: tuple[str, ...] = ()  # the files it was read from, relative to the project
+    # Items whose lifetime window opens or closes within a week: (key, "expires" or
+    # "valid_from", the moment as shown in the project's zone).
+    upcoming: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def resource(self) -> str:
@@ -233,6 +236,16 @@ class Guard:
 
 
 @dataclass(frozen=True, slots=True)
+class Upcoming:
+    """An item whose `expires:` or `valid_from:` falls within the next week: a later plan
+    removes (or creates) it."""
+
+    address: str
+    event: str  # "expires" | "valid_from"
+    when: str  # in the project's time zone
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A value tied to the state it was computed from (lineage, serial)."""
 
@@ -246,6 +259,7 @@ class Plan:
     created_at: str = ""
     guards: tuple[Guard, ...] = ()
     source_digest: str = ""  # of the config, manifests and item files the plan was made from
+    upcoming: tuple[Upcoming, ...] = ()
 
     def summary(self) -> dict[str, int]:
         counts = {a.value: 0 for a in Action}

@@ -27,6 +27,7 @@ from reconcile.model import (
     Plan,
     Prune,
     Status,
+    Upcoming,
     address_matches,
 )
 from reconcile.providers.base import Provider, ReadResult
@@ -88,6 +89,13 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
         changes = [c for c in changes if any(address_matches(c.address, t) for t in targets)]
         errors = [e for e in errors if _concerns(e, targets)]
     changes.sort(key=lambda c: c.sort_key)
+    upcoming = [
+        Upcoming(r.coll.address(key), event, when)
+        for r in refreshed
+        for key, event, when in r.coll.upcoming
+    ]
+    if targets:
+        upcoming = [u for u in upcoming if any(address_matches(u.address, t) for t in targets)]
     return Plan(
         lineage=lineage,
         serial=serial,
@@ -99,6 +107,7 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         guards=tuple(guards),
         source_digest=source_digest(engine),
+        upcoming=tuple(sorted(upcoming, key=lambda u: (u.when, u.address))),
     )
 
 

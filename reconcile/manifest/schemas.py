@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 
-from reconcile import kinds, provider_types
+from reconcile import kinds, lifetimes, provider_types
 from reconcile.errors import Problem
 from reconcile.manifest.located import where_of
 from reconcile.model import Action, DriftClass
@@ -50,6 +50,11 @@ def config_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "version": {"const": 1},
+            "timezone": {
+                "type": "string",
+                "default": "UTC",
+                "description": "IANA zone in which item lifetimes (valid_from, expires) are read",
+            },
             "state": {
                 "type": "object",
                 "additionalProperties": False,
@@ -132,11 +137,13 @@ def envelope_schema(spec: kinds.KindSpec, *, with_items: bool = True) -> dict[st
 
 
 def _item_schema(spec: kinds.KindSpec) -> dict[str, Any]:
+    # Every kind's items may carry a lifetime; the loader takes it off before the item
+    # schema sees the item, so only this editor-facing schema names it.
+    item = dict(spec.item_schema)
+    item["properties"] = {**item.get("properties", {}), **lifetimes.SCHEMA}
     if spec.plain_items:
-        return {
-            "oneOf": [dict(spec.item_schema["properties"][spec.key_field]), dict(spec.item_schema)]
-        }
-    return dict(spec.item_schema)
+        return {"oneOf": [dict(spec.item_schema["properties"][spec.key_field]), item]}
+    return item
 
 
 def _field_change() -> dict[str, Any]:
@@ -199,6 +206,20 @@ def plan_schema() -> dict[str, Any]:
             "warnings": {"type": "array", "items": {"type": "string"}},
             "errors": {"type": "array", "items": {"type": "string"}},
             "unobservable": {"type": "array", "items": {"type": "string"}},
+            "upcoming": {
+                "type": "array",
+                "description": "items whose lifetime ends (expires) or begins (valid_from) within 7 days: "
+                "a plan made after that moment deletes (or creates) them",
+                "items": {
+                    "type": "object",
+                    "required": ["address", "event", "when"],
+                    "properties": {
+                        "address": {"type": "string"},
+                        "event": {"enum": ["expires", "valid_from"]},
+                        "when": {"type": "string", "description": "in the project's timezone"},
+                    },
+                },
+            },
             "source_digest": {
                 "type": "string",
                 "description": "digest of reconcile.yaml, the manifests and item files the plan was made from",

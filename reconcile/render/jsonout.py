@@ -6,7 +6,16 @@ import json
 from typing import Any
 
 from reconcile.errors import UsageError
-from reconcile.model import FORMAT_VERSION, Action, Change, DriftReport, FieldChange, Guard, Plan
+from reconcile.model import (
+    FORMAT_VERSION,
+    Action,
+    Change,
+    DriftReport,
+    FieldChange,
+    Guard,
+    Plan,
+    Upcoming,
+)
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -42,6 +51,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "unobservable": list(plan.unobservable),
         "safety": [{"collection": g.collection, "message": g.message} for g in plan.guards],
         "source_digest": plan.source_digest,
+        "upcoming": [
+            {"address": u.address, "event": u.event, "when": u.when} for u in plan.upcoming
+        ],
     }
 
 
@@ -78,6 +90,9 @@ def plan_from_dict(d: dict[str, Any], source: str) -> Plan:
             created_at=d.get("created_at", ""),
             guards=tuple(Guard(g["collection"], g["message"]) for g in d.get("safety", ())),
             source_digest=d.get("source_digest", ""),
+            upcoming=tuple(
+                Upcoming(u["address"], u["event"], u["when"]) for u in d.get("upcoming", ())
+            ),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{source}: malformed plan file ({type(exc).__name__}: {exc})") from exc

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from reconcile.model import Action, DriftClass, DriftReport, Plan
+from reconcile.render.notes import upcoming_note
 
 _COLOURS = {
     Action.CREATE: "green",
@@ -67,6 +68,8 @@ def plan_text(plan: Plan, color: bool) -> str:
             st("Note: ", "cyan", bold=True)
             + f"{u} cannot be read from the vendor; planned against the state only"
         )
+    for up in plan.upcoming:
+        lines.append(st("Note: ", "cyan", bold=True) + upcoming_note(up.address, up.event, up.when))
     for g in plan.guards:
         lines.append(
             st("Safety: ", "red", bold=True)
