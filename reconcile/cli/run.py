@@ -239,20 +239,45 @@ def _show_result(result: ApplyResult, p: Plan) -> None:
     is_flag=True,
     help="Exit 2 also when a collection cannot be observed (a vendor with no read API).",
 )
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Accept records changed outside: write their live values into the manifests (and state), "
+    "for a pull request; still exits 2 when drift was found.",
+)
 @pass_ctx
 def drift(
-    ctx: Context, fmt: str, targets: tuple[str, ...], show_values: bool, fail_on_unobservable: bool
+    ctx: Context,
+    fmt: str,
+    targets: tuple[str, ...],
+    show_values: bool,
+    fail_on_unobservable: bool,
+    adopt: bool,
 ) -> int:
     """Report what changed behind reconcile's back; exit 2 when anything drifted."""
     with ctx.engine() as engine:
         report = engine.drift(targets)
         lineage, _ = engine.store.lineage_serial()
+        if adopt:
+            from reconcile.adopting import adopt as adopt_changes
+
+            with engine.store.lock("drift --adopt"):
+                adopted = adopt_changes(engine, report)
     if fmt == "json":
         echo(drift_json(report))
     elif fmt == "markdown":
         echo(drift_markdown(report, show_values, lineage), nl=False)
     else:
         echo(drift_text(report, ctx.color))
+    if adopt:
+        # On stderr: stdout stays the report in the chosen format.
+        for why in adopted.skipped:
+            echo(f"Not adopted: {why}", err=True)
+        echo(
+            f"Adopted {len(adopted.adopted)} record{'s' if len(adopted.adopted) != 1 else ''} changed outside into "
+            f"{', '.join(adopted.files) or 'no file'}; review and commit the change.",
+            err=True,
+        )
     return 2 if report.drift or (fail_on_unobservable and report.unobservable) else 0
 
 
