@@ -246,6 +246,20 @@ class Upcoming:
 
 
 @dataclass(frozen=True, slots=True)
+class Estimate:
+    """What applying a plan costs: vendor calls per provider (a batch counts once) and
+    about how many seconds, assuming `latency` seconds per call."""
+
+    calls: Mapping[str, int]
+    seconds: float
+    latency: float
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A value tied to the state it was computed from (lineage, serial)."""
 
@@ -260,6 +274,7 @@ class Plan:
     guards: tuple[Guard, ...] = ()
     source_digest: str = ""  # of the config, manifests and item files the plan was made from
     upcoming: tuple[Upcoming, ...] = ()
+    estimate: Estimate | None = None
 
     def summary(self) -> dict[str, int]:
         counts = {a.value: 0 for a in Action}

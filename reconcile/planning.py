@@ -89,6 +89,9 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
         changes = [c for c in changes if any(address_matches(c.address, t) for t in targets)]
         errors = [e for e in errors if _concerns(e, targets)]
     changes.sort(key=lambda c: c.sort_key)
+    from reconcile.estimating import estimate
+
+    cost = estimate(engine, tuple(changes))
     upcoming = [
         Upcoming(r.coll.address(key), event, when)
         for r in refreshed
@@ -108,6 +111,7 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
         guards=tuple(guards),
         source_digest=source_digest(engine),
         upcoming=tuple(sorted(upcoming, key=lambda u: (u.when, u.address))),
+        estimate=cost,
     )
 
 

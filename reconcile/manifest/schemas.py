@@ -206,6 +206,24 @@ def plan_schema() -> dict[str, Any]:
             "warnings": {"type": "array", "items": {"type": "string"}},
             "errors": {"type": "array", "items": {"type": "string"}},
             "unobservable": {"type": "array", "items": {"type": "string"}},
+            "estimate": {
+                "type": ["object", "null"],
+                "description": "what apply will cost: vendor write calls (a batch counts once; reads are one per "
+                "collection and not counted) and about how long, from each provider's concurrency and rate_limit",
+                "required": ["calls", "calls_by_provider", "seconds", "latency_assumed"],
+                "properties": {
+                    "calls": {"type": "integer"},
+                    "calls_by_provider": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                    },
+                    "seconds": {"type": "number"},
+                    "latency_assumed": {
+                        "type": "number",
+                        "description": "seconds per call assumed",
+                    },
+                },
+            },
             "upcoming": {
                 "type": "array",
                 "description": "items whose lifetime ends (expires) or begins (valid_from) within 7 days: "

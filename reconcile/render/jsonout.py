@@ -11,6 +11,7 @@ from reconcile.model import (
     Action,
     Change,
     DriftReport,
+    Estimate,
     FieldChange,
     Guard,
     Plan,
@@ -54,6 +55,14 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "upcoming": [
             {"address": u.address, "event": u.event, "when": u.when} for u in plan.upcoming
         ],
+        "estimate": {
+            "calls": plan.estimate.total,
+            "calls_by_provider": dict(plan.estimate.calls),
+            "seconds": plan.estimate.seconds,
+            "latency_assumed": plan.estimate.latency,
+        }
+        if plan.estimate is not None
+        else None,
     }
 
 
@@ -90,6 +99,13 @@ def plan_from_dict(d: dict[str, Any], source: str) -> Plan:
             created_at=d.get("created_at", ""),
             guards=tuple(Guard(g["collection"], g["message"]) for g in d.get("safety", ())),
             source_digest=d.get("source_digest", ""),
+            estimate=Estimate(
+                dict(d["estimate"]["calls_by_provider"]),
+                float(d["estimate"]["seconds"]),
+                float(d["estimate"]["latency_assumed"]),
+            )
+            if d.get("estimate")
+            else None,
             upcoming=tuple(
                 Upcoming(u["address"], u["event"], u["when"]) for u in d.get("upcoming", ())
             ),

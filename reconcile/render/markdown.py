@@ -8,7 +8,7 @@ from typing import Any
 from reconcile import kinds
 from reconcile.masking import mask, mask_in_text, mask_key
 from reconcile.model import DriftClass, DriftReport, Plan
-from reconcile.render.notes import upcoming_note
+from reconcile.render.notes import estimate_note, upcoming_note
 
 _MAX_ROWS = 500
 
@@ -54,6 +54,8 @@ def plan_markdown(plan: Plan, show_values: bool = False) -> str:
         out.append(
             f"> **Note:** {u} cannot be read from the vendor; planned against the state only."
         )
+    if plan.estimate is not None and plan.estimate.total:
+        out.append(f"> **Estimate:** {estimate_note(plan.estimate)}.")
     for up in plan.upcoming:
         shown = _addr(up.address, key, show_values)
         out.append(f"> **Note:** {upcoming_note(shown, up.event, up.when)}")
