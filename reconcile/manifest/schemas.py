@@ -288,9 +288,38 @@ def drift_schema() -> dict[str, Any]:
     }
 
 
+def manifest_schema() -> dict[str, Any]:
+    """Any manifest document, chosen by its `kind` (if kind is X then X's schema): the one
+    schema an editor needs for every manifest file. Self-contained: each kind's schema sits
+    in $defs, so it works offline and from a local file."""
+    defs = {}
+    for name, spec in kinds.all_kinds().items():
+        one = envelope_schema(spec)
+        one.pop("$schema")
+        one.pop("$id")
+        defs[name.replace("/", "-")] = one
+    return {
+        "$schema": DIALECT,
+        "$id": BASE + "manifest.schema.json",
+        "title": "reconcile manifest document (any kind)",
+        "type": "object",
+        "required": ["kind"],
+        "properties": {"kind": {"enum": sorted(kinds.all_kinds())}},
+        "allOf": [
+            {
+                "if": {"properties": {"kind": {"const": name}}, "required": ["kind"]},
+                "then": {"$ref": f"#/$defs/{name.replace('/', '-')}"},
+            }
+            for name in sorted(kinds.all_kinds())
+        ],
+        "$defs": defs,
+    }
+
+
 def all_schemas() -> dict[str, dict[str, Any]]:
     """Every schema by its name in specs/ (without the .schema.json suffix)."""
     out = {"reconcile": config_schema(), "plan": plan_schema(), "drift": drift_schema()}
+    out["manifest"] = manifest_schema()
     for name, spec in kinds.all_kinds().items():
         out[name.replace("/", "-")] = envelope_schema(spec)
     return out
