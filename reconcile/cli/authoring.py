@@ -82,3 +82,60 @@ def fmt(ctx: Context, paths: tuple[Path, ...], check: bool, show_diff: bool) -> 
 
 
 COMMANDS = [fmt]
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--provider",
+    "types",
+    multiple=True,
+    type=click.Choice(["ciopulse", "jtel", "nubitalk", "ucontact"]),
+    help="A provider type to set up (repeatable; default: all four).",
+)
+@pass_ctx
+def init(ctx: Context, directory: Path | None, types: tuple[str, ...]) -> int:
+    """Scaffold a project: reconcile.yaml, one manifest per kind, .gitignore, CI notes.
+
+    The configuration points at the sandbox through ${VAR:-default} references, so
+    `reconcile sandbox serve` in another terminal makes it plan at once. Refuses to
+    overwrite any file.
+    """
+    import json
+
+    from reconcile import scaffold
+    from reconcile.manifest.schemas import config_schema, manifest_schema
+
+    root = directory if directory is not None else ctx.directory
+    chosen = [t for t in scaffold.PROVIDERS if t in types] if types else list(scaffold.PROVIDERS)
+    files: dict[Path, str] = {
+        root / "reconcile.yaml": scaffold.config(chosen, "schemas/reconcile.schema.json"),
+        root / ".gitignore": scaffold.GITIGNORE,
+        root / "CI.md": scaffold.CI,
+        root / "schemas" / "reconcile.schema.json": json.dumps(config_schema(), indent=2) + "\n",
+        root / "schemas" / "manifest.schema.json": json.dumps(manifest_schema(), indent=2) + "\n",
+    }
+    for name, ptype, text in scaffold.MANIFESTS:
+        if ptype in chosen:
+            head = scaffold.SCHEMA_LINE.format("../schemas/manifest.schema.json")
+            files[root / "manifests" / name] = head + text
+    there = [p for p in files if p.exists()]
+    if there:
+        raise UsageError(
+            "init writes nothing over existing files: "
+            + ", ".join(str(p) for p in there)
+            + " (move them away, or pick another folder)"
+        )
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    echo(f"Created a project for {', '.join(chosen)} in {root}:")
+    for path in files:
+        echo(f"  {path.relative_to(root)}")
+    echo(
+        "Next: `reconcile sandbox serve` in another terminal, then `reconcile validate` and `reconcile plan`."
+    )
+    return 0
+
+
+COMMANDS.append(init)
