@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from reconcile import redact
+from reconcile import lifetimes, redact
 from reconcile.errors import ConfigError, Problem
 from reconcile.manifest.located import LocatedDict, LocatedList, load_documents
 from reconcile.manifest.schemas import config_schema, schema_problems
@@ -77,6 +77,7 @@ class Project:
     policy: Policy
     providers: Mapping[str, ProviderConfig]
     limits: Limits = field(default_factory=Limits)
+    timezone: str = "UTC"  # item lifetimes (valid_from, expires) are read in this zone
 
     def rel(self, path: Path) -> str:
         """A path as shown to users: relative to the project when inside it."""
@@ -247,6 +248,11 @@ def load_project(
     if state.dsn:
         redact.register(state.dsn)
     pol = resolved.get("policy") or {}
+    tz = str(resolved.get("timezone") or "UTC")
+    try:
+        lifetimes.zone(tz)
+    except ValueError as exc:
+        raise ConfigError(f"{raw.where('timezone')}: timezone: {exc}") from exc
     return Project(
         root=root,
         config_file=path,
@@ -260,4 +266,5 @@ def load_project(
         ),
         limits=Limits(max_file_mb=float((resolved.get("limits") or {}).get("max_file_mb", 64))),
         providers=providers,
+        timezone=tz,
     )

@@ -174,6 +174,9 @@ class Collection:
     scope_origin: str = ""  # file:line:col of the scope, for errors about it
     orphaned: bool = False
     sources: tuple[str, ...] = ()  # the files it was read from, relative to the project
+    # Items whose lifetime window opens or closes within a week: (key, "expires" or
+    # "valid_from", the moment as shown in the project's zone).
+    upcoming: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def resource(self) -> str:
@@ -233,6 +236,30 @@ class Guard:
 
 
 @dataclass(frozen=True, slots=True)
+class Upcoming:
+    """An item whose `expires:` or `valid_from:` falls within the next week: a later plan
+    removes (or creates) it."""
+
+    address: str
+    event: str  # "expires" | "valid_from"
+    when: str  # in the project's time zone
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What applying a plan costs: vendor calls per provider (a batch counts once) and
+    about how many seconds, assuming `latency` seconds per call."""
+
+    calls: Mapping[str, int]
+    seconds: float
+    latency: float
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A value tied to the state it was computed from (lineage, serial)."""
 
@@ -250,6 +277,8 @@ class Plan:
     # before collections had serials (then the whole state's serial is checked).
     collection_serials: Mapping[str, int] | None = None
     shard: str = ""  # "I/N" when the plan covers one share of the collections
+    upcoming: tuple[Upcoming, ...] = ()
+    estimate: Estimate | None = None
 
     def summary(self) -> dict[str, int]:
         counts = {a.value: 0 for a in Action}

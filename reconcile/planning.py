@@ -27,6 +27,7 @@ from reconcile.model import (
     Plan,
     Prune,
     Status,
+    Upcoming,
     address_matches,
 )
 from reconcile.providers.base import Provider, ReadResult
@@ -88,6 +89,16 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
         changes = [c for c in changes if any(address_matches(c.address, t) for t in targets)]
         errors = [e for e in errors if _concerns(e, targets)]
     changes.sort(key=lambda c: c.sort_key)
+    from reconcile.estimating import estimate
+
+    cost = estimate(engine, tuple(changes))
+    upcoming = [
+        Upcoming(r.coll.address(key), event, when)
+        for r in refreshed
+        for key, event, when in r.coll.upcoming
+    ]
+    if targets:
+        upcoming = [u for u in upcoming if any(address_matches(u.address, t) for t in targets)]
     return Plan(
         lineage=lineage,
         serial=serial,
@@ -103,6 +114,8 @@ def make_plan(engine: Engine, targets: tuple[str, ...]) -> Plan:
             c.collection: engine.read_serials.get(c.collection, 0) for c in changes if c.collection
         },
         shard=f"{engine.shard[0]}/{engine.shard[1]}" if engine.shard else "",
+        upcoming=tuple(sorted(upcoming, key=lambda u: (u.when, u.address))),
+        estimate=cost,
     )
 
 

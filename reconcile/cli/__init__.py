@@ -51,9 +51,9 @@ def cli(
 
 
 def _register() -> None:
-    from reconcile.cli import records, run, tools
+    from reconcile.cli import authoring, records, run, tools
 
-    for module in (run, records, tools):
+    for module in (run, records, tools, authoring):
         for command in module.COMMANDS:
             cli.add_command(command)
 

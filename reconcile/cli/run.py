@@ -334,6 +334,12 @@ def _show_result(result: ApplyResult, p: Plan, m: Masker) -> None:
     help="Exit 2 also when a collection cannot be observed (a vendor with no read API).",
 )
 @shard_option
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Accept records changed outside: write their live values into the manifests (and state), "
+    "for a pull request; still exits 2 when drift was found.",
+)
 @pass_ctx
 def drift(
     ctx: Context,
@@ -343,12 +349,18 @@ def drift(
     full_report: str | None,
     fail_on_unobservable: bool,
     shard: tuple[int, int] | None,
+    adopt: bool,
 ) -> int:
     """Report what changed behind reconcile's back; exit 2 when anything drifted."""
     with ctx.engine() as engine:
         engine.shard = shard
         report = engine.drift(targets)
         lineage, _ = engine.store.lineage_serial()
+        if adopt:
+            from reconcile.adopting import adopt as adopt_changes
+
+            with engine.store.lock("drift --adopt"):
+                adopted = adopt_changes(engine, report)
     m = masker(show_values, fmt, lineage)
     if fmt == "json":
         echo(drift_json(report, m))
@@ -358,6 +370,15 @@ def drift(
         echo(drift_html(report, m), nl=False)
     else:
         echo(drift_text(report, ctx.color, m))
+    if adopt:
+        # On stderr: stdout stays the report in the chosen format.
+        for why in adopted.skipped:
+            echo(f"Not adopted: {m.text(why)}", err=True)
+        echo(
+            f"Adopted {len(adopted.adopted)} record{'s' if len(adopted.adopted) != 1 else ''} changed outside into "
+            f"{', '.join(adopted.files) or 'no file'}; review and commit the change.",
+            err=True,
+        )
     return 2 if report.drift or (fail_on_unobservable and report.unobservable) else 0
 
 

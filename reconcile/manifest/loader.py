@@ -17,7 +17,7 @@ from typing import Any
 
 import fastjsonschema
 
-from reconcile import kinds
+from reconcile import kinds, lifetimes
 from reconcile.config import Project
 from reconcile.errors import ManifestError, Problem
 from reconcile.manifest.located import LocatedDict, LocatedList, load_documents, where_of
@@ -213,6 +213,9 @@ def _load_document(
             return None
 
     check = _fast_item_check(spec.name)
+    tz = lifetimes.zone(project.timezone)
+    moment = lifetimes.now()
+    upcoming: list[tuple[str, str, str]] = []
     desired: list[Desired] = []
     plain_items: list[Mapping[str, Any]] = []
     item_places: list[tuple[int, Any]] = []  # (index in items, the item), as plain_items
@@ -222,6 +225,16 @@ def _load_document(
         where = items.where(i)
         if spec.plain_items and isinstance(item, str | int) and not isinstance(item, bool):
             item = {spec.key_field: str(item)}
+        window = None
+        if isinstance(item, Mapping) and any(f in item for f in lifetimes.FIELDS):
+            window, bad = lifetimes.window_of(item, tz)
+            for fld, message in bad:
+                at_fld = item.where(fld) if isinstance(item, LocatedDict) else where
+                problems.append(Problem(at_fld, f"items[{i}].{fld}: {message}"))
+            if isinstance(item, LocatedDict):
+                item = item.subset(k for k in item if k not in lifetimes.FIELDS)
+            else:
+                item = {k: v for k, v in item.items() if k not in lifetimes.FIELDS}
         try:
             check(item)
         except fastjsonschema.JsonSchemaException:
@@ -271,6 +284,16 @@ def _load_document(
             )
             continue
         keys[key] = where
+        if window is not None:
+            if window.expires_soon(moment) and window.expires is not None:
+                upcoming.append((key, "expires", lifetimes.shown(window.expires, tz)))
+            if (
+                window.valid_from is not None
+                and moment < window.valid_from <= moment + lifetimes.SOON
+            ):
+                upcoming.append((key, "valid_from", lifetimes.shown(window.valid_from, tz)))
+            if not window.holds(moment):
+                continue  # outside its window the item is not declared
         if spec.key_in_fields:
             fields = dict(item)
         else:
@@ -322,6 +345,7 @@ def _load_document(
             if "items_from" in doc
             else ()
         ),
+        upcoming=tuple(upcoming),
     )
     if spec.check_in_context is not None:
         problems += spec.check_in_context(coll, project.providers[coll.provider].settings)
@@ -397,7 +421,7 @@ def _csv_items(
         return None
     header = [h.strip() for h in header]
     for col, h in enumerate(header, 1):
-        if h not in props:
+        if h not in props and h not in lifetimes.FIELDS:
             problems.append(
                 Problem(
                     f"{name}:1:{col}",

@@ -163,6 +163,38 @@ def plan_schema() -> dict[str, Any]:
             "unobservable": _messages(
                 "collections whose vendor cannot be read: planned against the state only"
             ),
+            "estimate": {
+                "type": ["object", "null"],
+                "description": "what apply will cost: vendor write calls (a batch counts once; reads are one per "
+                "collection and not counted) and about how long, from each provider's concurrency and rate_limit",
+                "required": ["calls", "calls_by_provider", "seconds", "latency_assumed"],
+                "properties": {
+                    "calls": {"type": "integer"},
+                    "calls_by_provider": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                    },
+                    "seconds": {"type": "number"},
+                    "latency_assumed": {
+                        "type": "number",
+                        "description": "seconds per call assumed",
+                    },
+                },
+            },
+            "upcoming": {
+                "type": "array",
+                "description": "items whose lifetime ends (expires) or begins (valid_from) within 7 days: "
+                "a plan made after that moment deletes (or creates) them",
+                "items": {
+                    "type": "object",
+                    "required": ["address", "event", "when"],
+                    "properties": {
+                        "address": {"type": "string"},
+                        "event": {"enum": ["expires", "valid_from"]},
+                        "when": {"type": "string", "description": "in the project's timezone"},
+                    },
+                },
+            },
             "source_digest": {
                 "type": "string",
                 "description": "digest of reconcile.yaml, the manifests and item files the plan was made from",

@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 
-from reconcile import kinds, provider_types
+from reconcile import kinds, lifetimes, provider_types
 from reconcile.errors import Problem
 from reconcile.manifest.located import where_of
 from reconcile.manifest.report_schemas import drift_schema, plan_schema
@@ -50,6 +50,11 @@ def config_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "version": {"const": 1},
+            "timezone": {
+                "type": "string",
+                "default": "UTC",
+                "description": "IANA zone in which item lifetimes (valid_from, expires) are read",
+            },
             "state": {
                 "type": "object",
                 "additionalProperties": False,
@@ -132,16 +137,47 @@ def envelope_schema(spec: kinds.KindSpec, *, with_items: bool = True) -> dict[st
 
 
 def _item_schema(spec: kinds.KindSpec) -> dict[str, Any]:
+    # Every kind's items may carry a lifetime; the loader takes it off before the item
+    # schema sees the item, so only this editor-facing schema names it.
+    item = dict(spec.item_schema)
+    item["properties"] = {**item.get("properties", {}), **lifetimes.SCHEMA}
     if spec.plain_items:
-        return {
-            "oneOf": [dict(spec.item_schema["properties"][spec.key_field]), dict(spec.item_schema)]
-        }
-    return dict(spec.item_schema)
+        return {"oneOf": [dict(spec.item_schema["properties"][spec.key_field]), item]}
+    return item
+
+
+def manifest_schema() -> dict[str, Any]:
+    """Any manifest document, chosen by its `kind` (if kind is X then X's schema): the one
+    schema an editor needs for every manifest file. Self-contained: each kind's schema sits
+    in $defs, so it works offline and from a local file."""
+    defs = {}
+    for name, spec in kinds.all_kinds().items():
+        one = envelope_schema(spec)
+        one.pop("$schema")
+        one.pop("$id")
+        defs[name.replace("/", "-")] = one
+    return {
+        "$schema": DIALECT,
+        "$id": BASE + "manifest.schema.json",
+        "title": "reconcile manifest document (any kind)",
+        "type": "object",
+        "required": ["kind"],
+        "properties": {"kind": {"enum": sorted(kinds.all_kinds())}},
+        "allOf": [
+            {
+                "if": {"properties": {"kind": {"const": name}}, "required": ["kind"]},
+                "then": {"$ref": f"#/$defs/{name.replace('/', '-')}"},
+            }
+            for name in sorted(kinds.all_kinds())
+        ],
+        "$defs": defs,
+    }
 
 
 def all_schemas() -> dict[str, dict[str, Any]]:
     """Every schema by its name in specs/ (without the .schema.json suffix)."""
     out = {"reconcile": config_schema(), "plan": plan_schema(), "drift": drift_schema()}
+    out["manifest"] = manifest_schema()
     for name, spec in kinds.all_kinds().items():
         out[name.replace("/", "-")] = envelope_schema(spec)
     return out

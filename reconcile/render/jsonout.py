@@ -7,7 +7,17 @@ from typing import Any
 
 from reconcile.errors import UsageError
 from reconcile.masking import Masker
-from reconcile.model import FORMAT_VERSION, Action, Change, DriftReport, FieldChange, Guard, Plan
+from reconcile.model import (
+    FORMAT_VERSION,
+    Action,
+    Change,
+    DriftReport,
+    Estimate,
+    FieldChange,
+    Guard,
+    Plan,
+    Upcoming,
+)
 
 
 def plan_to_dict(plan: Plan, m: Masker | None = None) -> dict[str, Any]:
@@ -57,6 +67,17 @@ def plan_to_dict(plan: Plan, m: Masker | None = None) -> dict[str, Any]:
             else {}
         ),
         **({"shard": plan.shard} if plan.shard else {}),
+        "upcoming": [
+            {"address": u.address, "event": u.event, "when": u.when} for u in plan.upcoming
+        ],
+        "estimate": {
+            "calls": plan.estimate.total,
+            "calls_by_provider": dict(plan.estimate.calls),
+            "seconds": plan.estimate.seconds,
+            "latency_assumed": plan.estimate.latency,
+        }
+        if plan.estimate is not None
+        else None,
     }
 
 
@@ -104,6 +125,16 @@ def plan_from_dict(d: dict[str, Any], source: str) -> Plan:
                 else None
             ),
             shard=str(d.get("shard", "")),
+            estimate=Estimate(
+                dict(d["estimate"]["calls_by_provider"]),
+                float(d["estimate"]["seconds"]),
+                float(d["estimate"]["latency_assumed"]),
+            )
+            if d.get("estimate")
+            else None,
+            upcoming=tuple(
+                Upcoming(u["address"], u["event"], u["when"]) for u in d.get("upcoming", ())
+            ),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{source}: malformed plan file ({type(exc).__name__}: {exc})") from exc

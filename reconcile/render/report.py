@@ -7,6 +7,7 @@ from typing import Any
 
 from reconcile.masking import Masker
 from reconcile.model import Action, DriftClass, DriftReport, Plan
+from reconcile.render.notes import estimate_note, upcoming_note
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,9 @@ def plan_report(plan: Plan, m: Masker) -> Report:
         ("Note", f"{u} cannot be read from the vendor; planned against the state only")
         for u in plan.unobservable
     ]
+    if plan.estimate is not None and plan.estimate.total:
+        notices.append(("Estimate", estimate_note(plan.estimate)))
+    notices += [("Note", upcoming_note(m.addr(u.address), u.event, u.when)) for u in plan.upcoming]
     return Report(
         "plan",
         tuple(a.value for a in Action),

@@ -9,6 +9,7 @@ import click
 
 from reconcile.masking import Masker
 from reconcile.model import Action, DriftClass, DriftReport, Plan
+from reconcile.render.notes import estimate_note, upcoming_note
 
 _COLOURS = {
     Action.CREATE: "green",
@@ -73,6 +74,10 @@ def plan_text(plan: Plan, color: bool, m: Masker | None = None) -> str:
             st("Note: ", "cyan", bold=True)
             + f"{u} cannot be read from the vendor; planned against the state only"
         )
+    if plan.estimate is not None and plan.estimate.total:
+        lines.append(st("Estimate: ", "cyan", bold=True) + estimate_note(plan.estimate))
+    for up in plan.upcoming:
+        lines.append(st("Note: ", "cyan", bold=True) + upcoming_note(up.address, up.event, up.when))
     for g in plan.guards:
         lines.append(
             st("Safety: ", "red", bold=True)

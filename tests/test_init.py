@@ -1,0 +1,50 @@
+"""reconcile init: a scaffold that validates, plans and applies against the sandbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reconcile.cli import run_cli
+from tests.conftest import Project, Sandbox
+
+
+def test_init_then_validate_then_plan_and_apply_against_the_sandbox(
+    project: Project, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    root = tmp_path / "fresh"
+    assert run_cli(["init", str(root)]) == 0
+    assert (root / ".gitignore").read_text().startswith("# reconcile's local state")
+    assert (
+        "yaml-language-server: $schema=" in (root / "manifests/ciopulse-contacts.yaml").read_text()
+    )
+    fresh = Project.__new__(Project)
+    fresh.root, fresh.url = root, sandbox.url
+    assert fresh.run("validate").code == 0
+    assert fresh.run("fmt", "--check").code == 0
+    env = {
+        "CIOPULSE_URL": f"{sandbox.url}/ciopulse/api/v5",
+        "JTEL_URL": f"{sandbox.url}/jtel/rest/v1.0",
+        "NUBITALK_URL": f"{sandbox.url}/nubitalk/standard/api/v1",
+        "UCONTACT_URL": f"{sandbox.url}/ucontact",
+    }
+    r = fresh.run("plan", "--format", "json", env=env)
+    assert r.code == 0, r.text
+    plan = json.loads(r.out)
+    assert plan["errors"] == []
+    assert plan["summary"]["create"] == 7
+    assert fresh.run("apply", "--auto-approve", env=env).code == 0
+    assert "AGENT-17" in sandbox.cio_contacts()
+    assert fresh.run("plan", "--detailed-exitcode", env=env).code == 0
+
+
+def test_init_for_one_type_and_never_overwrites(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    assert run_cli(["init", str(root), "--provider", "jtel"]) == 0
+    config = (root / "reconcile.yaml").read_text()
+    assert "type: jtel" in config and "ciopulse" not in config
+    assert sorted(p.name for p in (root / "manifests").iterdir()) == ["jtel-dialler-contacts.yaml"]
+    (root / "manifests/jtel-dialler-contacts.yaml").write_text("# mine\n")
+    assert run_cli(["init", str(root)]) == 1
+    assert (root / "manifests/jtel-dialler-contacts.yaml").read_text() == "# mine\n"
+    assert not (root / "manifests/ciopulse-contacts.yaml").exists()
