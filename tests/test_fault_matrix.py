@@ -11,26 +11,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Project, Sandbox, cio_manifest
+from tests.vendors import blacklist, held, jtel, nubitalk, settle_lost_creates
 
 N = 12
-
-
-def jtel(n: int) -> str:
-    rows = "".join(
-        f'  - {{UserData: CRM-{i:03d}, Name: N{i}, PhoneNumber1: "+49301{i:07d}"}}\n'
-        for i in range(n)
-    )
-    return "kind: jtel/dialler-contacts\nprovider: dialler\ncampaign: {id: 538}\nitems:\n" + rows
-
-
-def nubitalk(n: int) -> str:
-    rows = "".join(f'  - {{Address: "+49302{i:07d}"}}\n' for i in range(n))
-    return "kind: nubitalk/contacts\nprovider: onecontact\nservice: 484\nitems:\n" + rows
-
-
-def blacklist(n: int) -> str:
-    rows = "".join(f'  - "+49303{i:07d}"\n' for i in range(n))
-    return "kind: ucontact/blacklist\nprovider: uc\nchannel: phone\nitems:\n" + rows
 
 
 # vendor -> (manifest, provider name in the test config, the write call, the read call or None)
@@ -55,17 +38,6 @@ FAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def held(sandbox: Sandbox, vendor: str) -> list[str]:
-    if vendor == "ciopulse":
-        return list(sandbox.cio_contacts())
-    if vendor == "jtel":
-        return [c["UserData"] for c in sandbox.jtel_contacts() if c["DiallerCampaignsID"] == 538]
-    if vendor == "nubitalk":
-        return [c["Address"] for c in sandbox.admin("GET", "/nubitalk/contacts")]
-    sandbox.admin("POST", "/ucontact/process")
-    return [r["value"] for r in sandbox.admin("GET", "/ucontact/blacklist")]
-
-
 def setup(project: Project, sandbox: Sandbox, vendor: str) -> None:
     make, _, _, _ = VENDORS[vendor]
     short = "timeout: 1.5"  # the slow fault sleeps past it
@@ -87,12 +59,7 @@ def check_after(project: Project, sandbox: Sandbox, vendor: str, first: Any) -> 
         # A create whose answer was lost, on a vendor with no read: the resend is refused as
         # a duplicate (the vendor's default answer), and the plan names the import to run
         # with the id from the vendor's Manage Contacts screen, as a person would.
-        ids = {c["Address"]: c["id"] for c in sandbox.admin("GET", "/nubitalk/contacts")}
-        for line in second.out.splitlines():
-            if "reconcile import '" in line:
-                address = line.split("reconcile import '", 1)[1].split("'", 1)[0]
-                found = project.run("import", address, str(ids[address.rsplit("/", 1)[1]]))
-                assert found.code == 0, found.text
+        settle_lost_creates(project, sandbox, second)
         second = project.run("apply", "--auto-approve")
     assert second.code == 0, (first.text, second.text)
     keys = held(sandbox, vendor)
