@@ -121,6 +121,11 @@ class Engine:
 
     def close(self) -> None:
         """Close every provider (ending vendor sessions), even when one of them fails."""
+        if self._collections is not None:
+            # What the run froze may be garbage now: a process that runs many engines
+            # (a long-lived service, the soak test) must get its memory back.
+            gc.unfreeze()
+            gc.collect()
         first: BaseException | None = None
         for p in self._providers.values():
             try:
