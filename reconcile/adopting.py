@@ -11,6 +11,7 @@ Only readable vendors can be adopted from: the others show no live value.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -80,20 +81,7 @@ def adopt(engine: Engine, report: DriftReport) -> Adoption:
         entry = engine.store.get(address)
         if entry is None:
             continue
-        fields = {**entry.fields, **dict(edits)}
-        puts.append(
-            StateEntry(
-                entry.address,
-                entry.provider,
-                entry.kind,
-                entry.scope,
-                entry.key,
-                entry.remote_id,
-                fields,
-                entry.status,
-                entry.collection,
-            )  # fmt: skip
-        )
+        puts.append(dataclasses.replace(entry, fields={**entry.fields, **dict(edits)}))
         out.adopted.append(address)
     engine.store.record_many(puts, [])
     return out

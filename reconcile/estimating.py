@@ -11,6 +11,7 @@ read-back after writing) are not counted: they are one request per collection.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -40,7 +41,9 @@ def estimate(engine: Engine, changes: tuple[Change, ...]) -> Estimate:
             calls[name] += n
             pc = engine.project.providers[name]
             in_flight = max(1, min(pc.concurrency, engine.parallelism))
-            t = n * LATENCY / in_flight
+            t = (
+                math.ceil(n / in_flight) * LATENCY
+            )  # a call takes its latency, however few there are
             if pc.rate_limit:
                 t = max(t, n / pc.rate_limit)
             slowest = max(slowest, t)

@@ -10,6 +10,7 @@ it, until the manifest or the vendor's value changes (`diff.not_taken`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -60,19 +61,7 @@ def record_not_taken(engine: Engine, succeeded: Iterable[Change]) -> list[tuple[
             found.append((c.address, sorted(ignored)))
             old = entry.fields.get(REPLACED)
             marks = {**(old if isinstance(old, dict) else {}), **ignored}
-            puts.append(
-                StateEntry(
-                    entry.address,
-                    entry.provider,
-                    entry.kind,
-                    entry.scope,
-                    entry.key,
-                    entry.remote_id,
-                    {**entry.fields, REPLACED: marks},
-                    entry.status,
-                    entry.collection,
-                )  # fmt: skip
-            )
+            puts.append(dataclasses.replace(entry, fields={**entry.fields, REPLACED: marks}))
     if puts:
         engine.store.record_many(puts, [])
     return found

@@ -73,7 +73,7 @@ def test_ctrl_c_stops_cleanly_exits_130_and_a_rerun_converges(
 def test_twenty_ctrl_c_at_random_moments_never_double_or_lose(
     project: Project, sandbox: Sandbox, vendor: str
 ) -> None:
-    codes = interrupt_trials(project, sandbox, vendor, trials=20, n=800)
+    codes = interrupt_trials(project, sandbox, vendor, trials=20, n=2000)
     assert len(codes) == 20 and set(codes) == {130}
 
 
