@@ -120,6 +120,7 @@ class VendorClient:
         """Send one call; return the response if its status is in `ok`, else raise."""
         attempts = 1 + (self.config.retries if idempotent else 0)
         attempt = refused = 0
+        answers: list[tuple[int, str]] = []  # the retryable answers, to tell a refusal from a fault
         while True:
             self.limiter.acquire()
             started = time.monotonic()
@@ -159,10 +160,22 @@ class VendorClient:
                 return resp
             if resp.status_code not in RETRY_STATUSES:
                 raise self.error(resp, method, path, address)
+            answers.append((resp.status_code, self.message(resp)))
             attempt += 1
             if attempt < attempts:
                 self._sleep(attempt - 1, retry_after_seconds(resp.headers.get("Retry-After")))
                 continue
+            if len(answers) >= 3 and len(set(answers)) == 1 and resp.status_code != 429:
+                # The same server error to every try is the vendor refusing this call, not a
+                # passing fault: an error for this record, reported, never an endless retry.
+                raise ProviderError(
+                    f"{self.config.name}: {method} {path} answered HTTP {resp.status_code} the same way to all "
+                    f"{len(answers)} tries ({self.message(resp)}): the vendor refuses it; check the record, "
+                    "or the vendor's status",
+                    address=address,
+                    status=resp.status_code,
+                    vendor_message=self.message(resp),
+                )
             raise RetryableError(
                 f"{method} {path}: HTTP {resp.status_code}: {self.message(resp)}",
                 address=address,

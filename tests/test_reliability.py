@@ -180,3 +180,30 @@ def test_plain_http_to_another_host_needs_insecure(project: Project, sandbox: Sa
     assert r.code == 1 and "providers.cio.ca_bundle: no such file" in r.err
     project.write("certs/proxy.pem", "not checked until a request is made\n")
     assert project.run("validate").code == 0
+
+
+def test_the_same_server_error_to_every_try_is_a_refusal_not_an_uncertain_write(
+    project: Project, sandbox: Sandbox
+) -> None:
+    project.write_config(cio="retries: 3")
+    project.manifest(cio_manifest(2))
+    sandbox.admin(
+        "POST",
+        "/faults/script",
+        json={
+            "vendor": "ciopulse",
+            "fault": "status",
+            "status": 500,
+            "method": "PUT",
+            "path_contains": "AGENT-00001",
+            "count": 4,
+        },
+    )
+    r = project.run("apply", "--auto-approve")
+    assert r.code == 1
+    assert (
+        "Failed create cio/contacts/AGENT-00001" in r.out and "the same way to all 4 tries" in r.out
+    )
+    listed = project.run("state", "list").out
+    assert "uncertain" not in listed and "AGENT-00001" not in listed  # refused: nothing there
+    assert "+ cio/contacts/AGENT-00001" in project.run("plan").out  # planned again, as a create
