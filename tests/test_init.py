@@ -48,3 +48,24 @@ def test_init_for_one_type_and_never_overwrites(tmp_path: Path) -> None:
     assert run_cli(["init", str(root)]) == 1
     assert (root / "manifests/jtel-dialler-contacts.yaml").read_text() == "# mine\n"
     assert not (root / "manifests/ciopulse-contacts.yaml").exists()
+
+
+def test_the_pre_commit_hooks_run_real_commands() -> None:
+    import re
+    import shlex
+    from pathlib import Path
+
+    import yaml
+
+    from reconcile.cli import cli
+
+    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
+    assert {h["id"] for h in hooks} == {"reconcile-validate", "reconcile-fmt"}
+    for h in hooks:
+        words = shlex.split(h["entry"])
+        assert words[0] == "reconcile" and words[1] in cli.commands, h
+        command = cli.commands[words[1]]
+        flags = {o for p in command.params for o in getattr(p, "opts", [])}
+        assert all(w in flags for w in words[2:] if w.startswith("-")), h
+        assert h["language"] == "python"
+        re.compile(h["files"])
