@@ -47,3 +47,14 @@ def test_a_vendor_auth_failure_does_not_echo_the_key(project: Project, sandbox: 
     assert r.code == 1
     assert "401" in r.err and "credentials" in r.err
     assert "wrongkey0000000000000000000000000000000x" not in r.text
+
+
+def test_the_sandbox_published_credentials_are_not_masked_in_messages() -> None:
+    from reconcile import redact
+
+    redact.register("sandbox")  # uContact's sandbox password: printed in the README
+    assert redact.scrub("is the sandbox running? `reconcile sandbox serve`") == (
+        "is the sandbox running? `reconcile sandbox serve`"
+    )
+    redact.register("a-real-secret-value")
+    assert redact.scrub("token a-real-secret-value") == "token ***"

@@ -11,6 +11,13 @@ UCONTACT_USER = "sandbox"
 UCONTACT_PASSWORD = "sandbox"
 
 
+# Printed in the README and by `sandbox serve`: not secrets, so output never masks them
+# (masking the word "sandbox" everywhere would garble every message that names it).
+PUBLISHED = frozenset(
+    {CIOPULSE_API_KEY, JTEL_TOKEN, NUBITALK_TOKEN, UCONTACT_USER, UCONTACT_PASSWORD}
+)
+
+
 def banner(url: str) -> str:
     """What `serve` prints: for each vendor, exactly what goes into reconcile.yaml
     (its `url:` and its credential settings)."""
