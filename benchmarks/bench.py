@@ -203,7 +203,10 @@ def bare_httpx_rate(url: str, n: int, parallelism: int) -> float:
 
         def put(i: int) -> None:
             c = contact(i)
-            c["system_id"] = f"BARE-{i:06d}"
+            c["system_id"], c["email"] = (
+                f"BARE-{i:06d}",
+                f"bare{i}@example.com",
+            )  # emails are unique
             body = json.dumps({k: v for k, v in c.items() if k != "system_id"}).encode()
             client.put(f"/contacts/{c['system_id']}", content=body).raise_for_status()
 
