@@ -56,8 +56,7 @@ def test_a_damaged_or_foreign_cache_is_ignored(project: Project, sandbox: Sandbo
         entry.write_bytes(junk)
         plan = project.run("plan", "--detailed-exitcode")
         assert plan.code == 0, plan.text
-    # An entry claiming other items for this very file is refused by its digest of sources
-    # only when it has sources; what protects a plain manifest is the key: its name.
+    # Each damaged entry was ignored, the file loaded again and a sound entry written back.
     doc = json.loads(entry.read_text())
     assert doc["collections"][0]["keys"] == ["AGENT-00000", "AGENT-00001"]
 
@@ -84,3 +83,28 @@ def test_the_cache_keeps_no_credentials(project: Project, sandbox: Sandbox) -> N
     config = (project.root / "reconcile.yaml").read_text()
     assert "sandbox0000" in config or "api_key" in config
     assert "api_key" not in text and "sandbox0000" not in text
+
+
+def test_a_settings_change_is_a_miss(project: Project, sandbox: Sandbox) -> None:
+    # Loaded and kept while formulas are allowed; refused again once they are not.
+    project.write(
+        "manifests/items.csv",
+        "system_id,first_name,last_name,email\nA,=SUM(A1:A9),L,a@example.com\n",
+    )
+    project.manifest("kind: ciopulse/contacts\nprovider: cio\nitems_from: items.csv\n")
+    project.write_config(policy="{max_delete_percent: 10, allow_csv_formulas: true}")
+    assert project.run("validate").code == 0
+    assert project.run("validate").code == 0
+    assert len(cache_entries(project)) == 1
+    project.write_config()
+    refused = project.run("validate")
+    assert refused.code == 1
+    assert "items.csv:2:2" in refused.err and "spreadsheet formula" in refused.err
+
+
+def test_items_with_lifetimes_are_not_kept(project: Project, sandbox: Sandbox) -> None:
+    project.manifest(
+        cio_manifest(1).replace("job_title: Agent", "job_title: Agent\n    expires: 2099-01-01")
+    )
+    assert project.run("validate").code == 0
+    assert cache_entries(project) == []
