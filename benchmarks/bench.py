@@ -178,11 +178,99 @@ def apply_bench(args: argparse.Namespace) -> dict[str, Any]:
             held = len(sb.admin("GET", "/ciopulse/contacts"))
             ceiling = args.parallelism * 1000.0 / args.latency_ms
             rate = args.records / wall
+            bare = bare_httpx_rate(sb.url, args.records, args.parallelism)
             return {"benchmark": "apply", "records": args.records, "latency_ms": args.latency_ms, "parallelism": args.parallelism,
                     "wall_s": round(wall, 2), "writes_per_s": round(rate, 1), "ceiling_per_s": ceiling,
-                    "share_of_ceiling": round(rate / ceiling, 3), "peak_rss_mb": round(rss, 1), "vendor_holds": held}  # fmt: skip
+                    "share_of_ceiling": round(rate / ceiling, 3), "bare_httpx_per_s": round(bare, 1),
+                    "share_of_bare_httpx": round(rate / bare, 3), "peak_rss_mb": round(rss, 1), "vendor_holds": held}  # fmt: skip
     finally:
         sb.stop()
+
+
+def bare_httpx_rate(url: str, n: int, parallelism: int) -> float:
+    """The client stack's own ceiling, measured in the same run against the same sandbox (same
+    injected latency): `parallelism` threads sending n CIOPulse upserts through one httpx
+    client, with no planning, journal or process start. Writes/s."""
+    import base64
+    from concurrent.futures import ThreadPoolExecutor
+
+    auth = base64.b64encode(f"SANDBOX:{KEY}".encode()).decode()
+    headers = {"Authorization": f"Basic {auth}", "Content-Type": "application/json; charset=utf-8"}
+    limits = httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism)
+    with httpx.Client(
+        base_url=f"{url}/ciopulse/api/v5", headers=headers, limits=limits, timeout=120
+    ) as client:
+
+        def put(i: int) -> None:
+            c = contact(i)
+            c["system_id"], c["email"] = (
+                f"BARE-{i:06d}",
+                f"bare{i}@example.com",
+            )  # emails are unique
+            body = json.dumps({k: v for k, v in c.items() if k != "system_id"}).encode()
+            client.put(f"/contacts/{c['system_id']}", content=body).raise_for_status()
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(parallelism) as pool:
+            list(pool.map(put, range(n)))
+        return n / (time.perf_counter() - started)
+
+
+def nubitalk_apply(args: argparse.Namespace) -> dict[str, Any]:
+    """Apply of n Nubitalk creates at injected latency, and bare httpx sending the same
+    creates (same endpoint, same body shape) in the same run. Each starts on an empty
+    sandbox of its own: the emulator's duplicate check (checkrepeated) looks at every
+    contact it holds, so a second batch into a full store would be slower for that alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    n, par = args.records, args.parallelism
+    token = "SANDBOXNUBITALKTOKEN00000000"
+
+    sb = SandboxProcess()
+    try:
+        base = f"{sb.url}/nubitalk/standard/api/v1"
+        sb.admin("PUT", "/faults", json={"latency_ms": args.latency_ms})
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        limits = httpx.Limits(max_connections=par, max_keepalive_connections=par)
+        with httpx.Client(base_url=base, headers=headers, limits=limits, timeout=120) as client:
+
+            def post(i: int) -> None:
+                body = {"Address": f"+49301{i:07d}", "Priority": "1", "AgentID": "7"}
+                r = client.post("/service/486/contacts/true", content=json.dumps(body).encode())
+                r.raise_for_status()
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(par) as pool:
+                list(pool.map(post, range(n)))
+            bare = n / (time.perf_counter() - started)
+    finally:
+        sb.stop()
+
+    sb = SandboxProcess()
+    try:
+        base = f"{sb.url}/nubitalk/standard/api/v1"
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp)
+            extra = f"  onecontact:\n    type: nubitalk\n    url: {base}\n    token: ${{NUBITALK_TOKEN:-{token}}}\n    concurrency: {par}\n    timeout: 120\n"
+            (project / "reconcile.yaml").write_text(config(sb.url, extra))
+            (project / "manifests").mkdir()
+            head = "kind: nubitalk/contacts\nprovider: onecontact\nservice: 486\nrequired: [Address, Priority, AgentID]\nitems:\n"
+            (project / "manifests" / "contacts.yaml").write_text(
+                head
+                + "".join(
+                    f'  - {{Address: "+49301{i:07d}", Priority: 1, AgentID: 7}}\n' for i in range(n)
+                )
+            )
+            sb.admin("PUT", "/faults", json={"latency_ms": args.latency_ms})
+            wall, rss, rc, tail = run(project, "apply", "--auto-approve", "--parallelism", str(par))
+            assert rc == 0, tail
+            held = len(sb.admin("GET", "/nubitalk/contacts"))
+    finally:
+        sb.stop()
+    rate = n / wall
+    return {"benchmark": "nubitalk-apply", "records": n, "latency_ms": args.latency_ms, "parallelism": par,
+            "wall_s": round(wall, 2), "writes_per_s": round(rate, 1), "bare_httpx_per_s": round(bare, 1),
+            "share_of_bare_httpx": round(rate / bare, 3), "peak_rss_mb": round(rss, 1), "vendor_holds": held}  # fmt: skip
 
 
 def jtel_noop(args: argparse.Namespace) -> dict[str, Any]:
@@ -338,6 +426,10 @@ def main() -> None:
     p = sub.add_parser("jtel-noop")
     p.add_argument("--records", type=int, default=50_000)
     p.add_argument("--campaigns", type=int, default=5)
+    p = sub.add_parser("nubitalk-apply")
+    p.add_argument("--records", type=int, default=10_000)
+    p.add_argument("--latency-ms", type=float, default=50)
+    p.add_argument("--parallelism", type=int, default=16)
     p = sub.add_parser("nubitalk-noop")
     p.add_argument("--records", type=int, default=100_000)
     p = sub.add_parser("blacklist")
@@ -349,6 +441,7 @@ def main() -> None:
         "apply": apply_bench,
         "jtel-noop": jtel_noop,
         "nubitalk-noop": nubitalk_noop,
+        "nubitalk-apply": nubitalk_apply,
         "blacklist": blacklist_bench,
     }[args.cmd]
     result = fn(args)

@@ -104,7 +104,7 @@ def check(
         campaign = coll.scope if spec.scope_field == "campaign" else None
         region = regions.get(coll.provider)
         waived = 0
-        for d in coll.items:
+        for d in coll.items if listed else ():  # nothing blacklisted: nothing to look up
             if spec.dialable_unless and d.fields.get(spec.dialable_unless) is True:
                 continue
             for name in spec.dialable_fields:

@@ -83,7 +83,14 @@ def same(a: JSON, b: JSON) -> bool:
 
 def field_changes(want: Mapping[str, JSON], have: Mapping[str, JSON]) -> list[FieldChange]:
     """Field-level differences of the fields in `want` (a missing field counts as null)."""
-    return [FieldChange(k, have.get(k), v) for k, v in want.items() if not same(have.get(k), v)]
+    out = []
+    for k, v in want.items():
+        h = have.get(k)
+        if type(h) is type(v) and h == v:
+            continue  # the no-op hot path: `same` without a call
+        if not same(h, v):
+            out.append(FieldChange(k, h, v))
+    return out
 
 
 def split_fields(

@@ -29,6 +29,7 @@ from reconcile.model import (
     Status,
     Upcoming,
     address_matches,
+    escape_part,
 )
 from reconcile.providers.base import Provider, ReadResult
 from reconcile.safety import over_threshold, prevent_destroy
@@ -185,8 +186,9 @@ def _moves(r: Refreshed) -> list[Change]:
     """State entries whose address or owner no longer follows the manifest: re-keyed in state,
     nothing sent (a scope now named instead of numbered, rows of an older reconcile)."""
     out = []
+    base = r.coll.address("")  # the address of a key is this prefix and the key, escaped
     for e in r.state.values():
-        address = r.coll.address(e.key)
+        address = base + escape_part(e.key)
         if address == e.address and e.collection == r.identity:
             continue
         out.append(

@@ -20,6 +20,7 @@ import fastjsonschema
 from reconcile import kinds, lifetimes
 from reconcile.config import Project
 from reconcile.errors import ManifestError, Problem
+from reconcile.manifest.cache import ManifestCache, digest
 from reconcile.manifest.located import LocatedDict, LocatedList, load_documents, where_of
 from reconcile.manifest.schemas import envelope_schema, schema_problems, suggest
 from reconcile.model import Collection, Desired, Prune
@@ -76,8 +77,9 @@ def load_collections(project: Project) -> list[Collection]:
     """Every collection of the project; raises ManifestError listing all problems."""
     files, problems = manifest_files(project)
     collections: list[Collection] = []
+    cache = ManifestCache(project)
     for path in files:
-        collections += _load_file(project, path, problems)
+        collections += _load_file(project, path, problems, cache)
     by_provider: dict[tuple[str, str], list[Collection]] = {}
     for c in collections:
         by_provider.setdefault((c.provider, c.kind), []).append(c)
@@ -131,15 +133,34 @@ def _readable(project: Project, path: Path, where: str, problems: list[Problem])
     return True
 
 
-def _load_file(project: Project, path: Path, problems: list[Problem]) -> list[Collection]:
+class _Trace:
+    """What loading one file read besides it, and whether its result depends on the hour."""
+
+    def __init__(self) -> None:
+        self.sources: list[tuple[str, str, str]] = []  # (items_from as written, as shown, digest)
+        self.timed = False
+
+
+def _load_file(
+    project: Project, path: Path, problems: list[Problem], cache: ManifestCache | None = None
+) -> list[Collection]:
     name = project.rel(path)
     if not _readable(project, path, name, problems):
         return []
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(name, f"cannot read: {exc}"))
         return []
+    if cache is not None and (hit := cache.get(path, name, data)) is not None:
+        for kept in hit:  # checks in context may read the clock (a calldate in the past)
+            spec = kinds.get(kept.kind)
+            if spec is not None and spec.check_in_context is not None:
+                problems += spec.check_in_context(kept, project.providers[kept.provider].settings)
+        return hit
+    before = len(problems)
+    trace = _Trace()
     out = []
     for doc, doc_problems in load_documents(text, name):
         problems += doc_problems
@@ -153,14 +174,16 @@ def _load_file(project: Project, path: Path, problems: list[Problem]) -> list[Co
                 )
             )
             continue
-        coll = _load_document(project, path, doc, problems)
+        coll = _load_document(project, path, doc, problems, trace)
         if coll is not None:
             out.append(coll)
+    if cache is not None and len(problems) == before and not trace.timed:
+        cache.put(name, data, out, trace.sources)
     return out
 
 
 def _load_document(
-    project: Project, path: Path, doc: LocatedDict, problems: list[Problem]
+    project: Project, path: Path, doc: LocatedDict, problems: list[Problem], trace: _Trace
 ) -> Collection | None:
     kind = doc.get("kind")
     spec = kinds.get(kind) if isinstance(kind, str) else None
@@ -203,7 +226,7 @@ def _load_document(
 
     items: Any
     if "items_from" in doc:
-        items = _items_from(project, path, doc, spec, problems)
+        items = _items_from(project, path, doc, spec, problems, trace)
         if items is None:
             return None
     else:
@@ -227,6 +250,7 @@ def _load_document(
             item = {spec.key_field: str(item)}
         window = None
         if isinstance(item, Mapping) and any(f in item for f in lifetimes.FIELDS):
+            trace.timed = True
             window, bad = lifetimes.window_of(item, tz)
             for fld, message in bad:
                 at_fld = item.where(fld) if isinstance(item, LocatedDict) else where
@@ -353,7 +377,12 @@ def _load_document(
 
 
 def _items_from(
-    project: Project, path: Path, doc: LocatedDict, spec: kinds.KindSpec, problems: list[Problem]
+    project: Project,
+    path: Path,
+    doc: LocatedDict,
+    spec: kinds.KindSpec,
+    problems: list[Problem],
+    trace: _Trace,
 ) -> LocatedList | None:
     where = doc.where("items_from")
     ref = doc["items_from"]
@@ -373,10 +402,12 @@ def _items_from(
         return None
     name = project.rel(target)
     try:
-        text = target.read_text(encoding="utf-8-sig")
+        data = target.read_bytes()
+        text = data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(where, f"items_from: cannot read {name}: {exc}"))
         return None
+    trace.sources.append((str(ref), name, digest(data)))
     if target.suffix == ".csv":
         return _csv_items(text, name, spec, problems, project.policy.allow_csv_formulas)
     docs = list(load_documents(text, name))

@@ -49,6 +49,9 @@ class CiopulseProvider(Provider):
     ) -> None:
         super().__init__(config, transport)
         self.shape = str(config.settings.get("read_shape", "auto"))
+        self._layouts: dict[
+            tuple[str, ...], tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
+        ] = {}
         names = dict(config.settings.get("read_fields") or {})
         # our field -> the vendor keys it may come under, folded (exact names given win)
         self.keys: dict[str, tuple[str, ...]] = {
@@ -237,20 +240,33 @@ class CiopulseProvider(Provider):
         folded = {k.lower() for k in raw}
         return any(a in folded for f in REQUIRED_ON_CREATE for a in self.keys[f])
 
+    def _layout(
+        self, names: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+        """For a record with these keys: the keys that may hold its system id, in order, and
+        (its key, our field) for each field it has. A 100,000-record body has one or a few
+        distinct key lists: the case-folding and alias lookups run once per list, not per record."""
+        layout = self._layouts.get(names)
+        if layout is None:
+            by_folded = {
+                k.lower(): k for k in names
+            }  # the last of two spellings wins, as in a dict
+            ids = tuple(by_folded[a] for a in self.keys["system_id"] if a in by_folded)
+            fields = []
+            for name in FIELDS:
+                for a in self.keys[name]:
+                    if a in by_folded:
+                        fields.append((by_folded[a], name))
+                        break
+            layout = self._layouts[names] = (ids, tuple(fields))
+        return layout
+
     def _parse(self, raw: Mapping[str, Any]) -> Live | None:
-        folded = {k.lower(): v for k, v in raw.items()}
-        key = next(
-            (folded[k] for k in self.keys["system_id"] if folded.get(k) not in (None, "")), None
-        )
+        ids, layout = self._layout(tuple(raw))
+        key = next((raw[k] for k in ids if raw[k] not in (None, "")), None)
         if key is None:
             return None
-        fields: dict[str, Any] = {}
-        for name in FIELDS:
-            for a in self.keys[name]:
-                if a in folded:
-                    v = folded[a]
-                    fields[name] = None if v == "" else v
-                    break
+        fields = {name: None if (v := raw[k]) == "" else v for k, name in layout}
         return Live(key=str(key), remote_id=str(key), fields=fields)
 
 
@@ -292,9 +308,11 @@ def _list_prefix(head: bytes) -> str:
 
 
 def _is_entry(value: Any) -> bool:
-    return isinstance(value, Mapping) and not any(
-        isinstance(value.get(k), list) for k in _LIST_KEYS
-    )
+    if not isinstance(value, Mapping):
+        return False
+    if value.keys().isdisjoint(_LIST_KEYS):
+        return True  # the usual record: none of those keys at all, decided in C
+    return not any(isinstance(value.get(k), list) for k in _LIST_KEYS)
 
 
 def _unwrap(entry: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -53,6 +53,7 @@ class JtelProvider(Provider):
         super().__init__(dataclasses.replace(config, url=f"{config.url}/{client_id}"), transport)
         self._campaigns: list[Mapping[str, Any]] | None = None
         self._campaigns_lock = threading.Lock()
+        self._writable: dict[tuple[str, ...], tuple[str, ...]] = {}  # a record's keys -> ours
         s = config.settings
         # Settings for what the vendor leaves open (README, table of vendor assumptions).
         self.id_keys = _ID_KEYS if s.get("id_field", "auto") == "auto" else (s["id_field"],)
@@ -199,11 +200,13 @@ class JtelProvider(Provider):
             return None
         # Empty fields are left out (a missing field compares as null, and a field cleared
         # with "" reads back as ""): a jtel record carries ~40 writable fields, mostly empty.
-        fields: dict[str, Any] = {
-            k: v
-            for k, v in raw.items()
-            if v not in (None, "") and k in _WRITABLE and k != "UserData"
-        }
+        names = tuple(raw)
+        writable = self._writable.get(names)
+        if writable is None:  # one or a few distinct key lists in a whole body
+            writable = self._writable[names] = tuple(
+                k for k in names if k in _WRITABLE and k != "UserData"
+            )
+        fields: dict[str, Any] = {k: v for k in writable if (v := raw[k]) is not None and v != ""}
         fields["locked"] = bool(raw.get(self.lock_field))
         rid = self._id_of(raw)
         return Live(key=str(key), remote_id=rid or "", fields=fields)

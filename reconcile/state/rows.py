@@ -42,17 +42,27 @@ class JsonFields(Mapping[str, JSON]):
 COLUMNS = "address, provider, kind, scope, key, remote_id, fields, status, collection"
 
 
-def entry_from_row(row: tuple[Any, ...]) -> StateEntry:
+_STATUS = {s.value: s for s in Status}
+
+
+def entry_from_row(row: tuple[Any, ...], shared: dict[str, str] | None = None) -> StateEntry:
+    """`shared`, when given, keeps one copy of the texts many rows repeat (provider, kind,
+    scope, collection): 100,000 rows of one collection then hold them once, not 100,000 times."""
     address, provider, kind, scope, key, remote_id, fields, status, collection = row
+    if shared is not None:
+        provider = shared.setdefault(provider, provider)
+        kind = shared.setdefault(kind, kind)
+        scope = shared.setdefault(scope, scope)
+        collection = shared.setdefault(collection, collection) if collection else collection
     return StateEntry(
         address=address,
         provider=provider,
         kind=kind,
         scope=scope,
         key=key,
-        remote_id=remote_id,
+        remote_id=key if remote_id == key else remote_id,  # most vendors' ids are our keys
         fields=JsonFields(fields),
-        status=Status(status),
+        status=_STATUS.get(status) or Status(status),
         collection=collection or "",
     )
 

@@ -128,9 +128,10 @@ class SqlStore(StateStore):
         with self._tx() as cur:
             cur.execute(self._q(sql + " ORDER BY address"), args)
             out: dict[str, StateEntry] = {}
+            shared: dict[str, str] = {}
             while rows := cur.fetchmany(5000):
                 for r in rows:
-                    out[r[0]] = entry_from_row(r)
+                    out[r[0]] = entry_from_row(r, shared)
         return out
 
     def get(self, address: str) -> StateEntry | None:
@@ -151,9 +152,10 @@ class SqlStore(StateStore):
                 ),
                 identities,
             )
+            shared: dict[str, str] = {}
             while rows := cur.fetchmany(5000):
                 for r in rows:
-                    out[r[0]] = entry_from_row(r)
+                    out[r[0]] = entry_from_row(r, shared)
         return out
 
     def owner_of(self, provider: str, kind: str, remote_id: str) -> StateEntry | None:
