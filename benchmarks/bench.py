@@ -411,6 +411,15 @@ def blacklist_bench(args: argparse.Namespace) -> dict[str, Any]:
         sb.stop()
 
 
+def emit(doc: dict[str, Any], out: Path | None) -> None:
+    """A benchmark's result as JSON, with the machine it ran on, to stdout and `out`."""
+    doc.update(cpu_count=os.cpu_count(), python=sys.version.split()[0], load_avg=os.getloadavg())
+    text = json.dumps(doc, indent=2)
+    if out:
+        out.write_text(text + "\n")
+    print(text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -15,8 +15,6 @@ as their own process; the figures are wall time and that process's peak RSS.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -25,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench import SandboxProcess, config, contact, run, write_cio_manifest  # noqa: E402
+from bench import SandboxProcess, config, contact, emit, run, write_cio_manifest  # noqa: E402
 
 OCTODNS = "octodns>=1.4"
 
@@ -129,11 +127,7 @@ def main() -> None:
             print(f"{n} records: octoDNS {min(r['wall_s'] for r in theirs)} s / {min(r['peak_rss_mb'] for r in theirs)} MB, "
                   f"reconcile {min(r['wall_s'] for r in ours)} s / {max(r['peak_rss_mb'] for r in ours)} MB: "
                   f"{best_t:.1f}x faster, {best_m:.1f}x less memory", file=sys.stderr, flush=True)  # fmt: skip
-    doc = {"benchmark": "octodns-compare", "octodns": version, "cpu_count": os.cpu_count(),
-           "python": sys.version.split()[0], "load_avg": os.getloadavg(), "sizes": results}  # fmt: skip
-    if args.out:
-        args.out.write_text(json.dumps(doc, indent=2) + "\n")
-    print(json.dumps(doc, indent=2))
+    emit({"benchmark": "octodns-compare", "octodns": version, "sizes": results}, args.out)
 
 
 if __name__ == "__main__":

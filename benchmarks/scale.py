@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench import SandboxProcess, config, contact, run  # noqa: E402
+from bench import SandboxProcess, config, contact, emit, run  # noqa: E402
 
 CAMPAIGNS = 19
 FIRST_CAMPAIGN = 600
@@ -120,11 +119,7 @@ def main() -> None:
     for n in (int(s) for s in args.sizes.split(",")):
         results.append(one_size(n, args.runs))
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
-    doc = {"benchmark": "scale", "started": started, "cpu_count": os.cpu_count(),
-           "python": sys.version.split()[0], "load_avg": os.getloadavg(), "sizes": results}  # fmt: skip
-    if args.out:
-        args.out.write_text(json.dumps(doc, indent=2) + "\n")
-    print(json.dumps(doc, indent=2))
+    emit({"benchmark": "scale", "started": started, "sizes": results}, args.out)
 
 
 if __name__ == "__main__":
