@@ -119,13 +119,15 @@ class Engine:
         digest = hashlib.blake2b(identity.encode(), digest_size=8).digest()
         return int.from_bytes(digest, "big") % count == index - 1
 
-    def close(self) -> None:
-        """Close every provider (ending vendor sessions), even when one of them fails."""
+    def close(self, *, collect: bool = True) -> None:
+        """Close every provider (ending vendor sessions), even when one of them fails.
+        `collect=False` (a command-line run about to exit) skips giving memory back."""
         if self._collections is not None:
             # What the run froze may be garbage now: a process that runs many engines
             # (a long-lived service, the soak test) must get its memory back.
             gc.unfreeze()
-            gc.collect()
+            if collect:
+                gc.collect()
         first: BaseException | None = None
         for p in self._providers.values():
             try:
@@ -184,31 +186,21 @@ class Engine:
         wanted = {i for _, _, i in work} | {old for _, _, i in work for old in claims.get(i, ())}
         if self._locks is not None and self._locks[3]:
             self._hold(wanted)
-        # Serials first, records second: a write in between makes a plan look stale (safe),
-        # never a stale plan look fresh.
+        # Serials first, then the vendors and the records: a write after the serials are read
+        # makes a plan look stale at apply (safe), never a stale plan look fresh. The vendor
+        # reads are sent before state is read: the vendor's answer and our state read overlap.
         self.read_serials.update(self.store.collection_serials(wanted))
-        by_identity: dict[str, dict[str, StateEntry]] = {}
-        for e in self.store.owned_by(sorted(wanted)).values():
-            by_identity.setdefault(e.collection, {})[e.key] = e
+        lock = threading.Lock()
 
-        def state_of(ident: str) -> dict[str, StateEntry]:
-            entries: dict[str, StateEntry] = {}
-            for old in sorted(claims.get(ident, ())):
-                entries.update(by_identity.get(old, {}))
-            entries.update(by_identity.get(ident, {}))  # rows already keyed by the id win
-            return entries
-
-        def read(item: tuple[Collection, str | None, str]) -> Refreshed | None:
-            coll, scope_id, ident = item
-            spec = kinds.get(coll.kind)
-            assert spec is not None  # the loader accepts known kinds only
+        def read(item: tuple[Collection, str | None, str]) -> tuple[bool, ReadResult | None]:
+            coll, scope_id, _ = item
             prov = self.provider(coll.provider)
             try:
-                live = prov.read(coll, scope_id) if prov.readable(coll) else None
+                return True, prov.read(coll, scope_id) if prov.readable(coll) else None
             except ManifestError as exc:
                 with lock:
                     problems.extend(exc.problems)
-                return None
+                return False, None
             except ProviderError as exc:
                 if not coll.orphaned:
                     raise
@@ -216,25 +208,37 @@ class Engine:
                     problems.append(
                         Problem(coll.prefix, f"{_orphan_note(coll)}, but it cannot be read: {exc}")
                     )
-                return None
-            return Refreshed(coll, spec, scope_id, ident, live, state_of(ident))
+                return False, None
 
-        lock = threading.Lock()
         if self.read_progress and work:
             self.read_progress(0, len(work))
         out: list[Refreshed] = []
-        if len(work) <= 1:
-            results: Iterable[Refreshed | None] = [read(w) for w in work]
-        else:
-            pool = ThreadPoolExecutor(max_workers=min(4, len(work)))
-            results = pool.map(read, work)
-        for n, r in enumerate(results, 1):
-            if r is not None:
-                out.append(r)
-            if self.read_progress:
-                self.read_progress(n, len(work))
-        if len(work) > 1:
-            pool.shutdown()
+        with ThreadPoolExecutor(max_workers=max(1, min(4, len(work)))) as pool:
+            reads = [pool.submit(read, w) for w in work]
+            try:
+                by_identity = self.store.owned_by_collection(sorted(wanted))
+
+                def state_of(ident: str) -> dict[str, StateEntry]:
+                    entries: dict[str, StateEntry] = {}
+                    for old in sorted(claims.get(ident, ())):
+                        entries.update(by_identity.get(old, {}))
+                    entries.update(by_identity.get(ident, {}))  # rows already keyed by the id win
+                    return entries
+
+                for n, ((coll, scope_id, ident), future) in enumerate(
+                    zip(work, reads, strict=True), 1
+                ):
+                    ok, live = future.result()
+                    if ok:
+                        spec = kinds.get(coll.kind)
+                        assert spec is not None  # the loader accepts known kinds only
+                        out.append(Refreshed(coll, spec, scope_id, ident, live, state_of(ident)))
+                    if self.read_progress:
+                        self.read_progress(n, len(work))
+            except BaseException:
+                for f in reads:
+                    f.cancel()
+                raise
         if problems:
             raise ManifestError(problems)
         return out

@@ -122,7 +122,10 @@ def carry_replaced(entry: StateEntry, previous: StateEntry | None, sent: set[str
     )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+# The three record types below are made 100,000 at a time: plain slotted dataclasses, not
+# frozen ones (a frozen dataclass's __init__ is ~6x slower: 0.35 s of a 100,000-record
+# no-op plan). Never assign to their attributes: make a new one (dataclasses.replace).
+@dataclass(slots=True)
 class Desired:
     """One declared item: its key, the fields the manifest owns, and where it was written."""
 
@@ -131,7 +134,7 @@ class Desired:
     origin: str  # "file:line:col"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Live:
     """One record as the vendor holds it now, with fields named as in manifests."""
 
@@ -140,7 +143,7 @@ class Live:
     fields: Mapping[str, JSON]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StateEntry:
     """What reconcile knows of one managed record."""
 

@@ -24,6 +24,7 @@ from reconcile.config import ProviderConfig
 from reconcile.errors import NotFoundError, Problem, ProviderError
 from reconcile.http import json_message
 from reconcile.kinds.ciopulse import FIELDS, REQUIRED_ON_CREATE
+from reconcile.matching import matcher
 from reconcile.model import Action, Change, Collection, Live
 from reconcile.providers.base import Provider, ReadResult
 
@@ -79,6 +80,7 @@ class CiopulseProvider(Provider):
         records: dict[str, Live] = {}
         portal = 0
         prefix = self._SHAPES.get(self.shape, _list_prefix)
+        match = matcher(coll)
         for value in self.client.stream_items(method, path, prefix, address=coll.prefix):
             for raw in _contacts(value) if not _is_entry(value) else [_unwrap(value)]:
                 rec = self._parse(raw)
@@ -91,7 +93,8 @@ class CiopulseProvider(Provider):
                 if rec is None:
                     portal += 1  # made in the Portal: no system id, so never addressable here
                     continue
-                records[rec.key] = rec
+                rec = match(rec)
+                records[rec.key] = rec  # the declared key: one copy of the text
         warnings = []
         if portal:
             warnings.append(
@@ -153,11 +156,6 @@ class CiopulseProvider(Provider):
         self, coll: Collection, live: ReadResult, changes: list[Change]
     ) -> list[Problem]:
         problems: list[Problem] = []
-        final: dict[str, str] = {}  # e-mail (folded) -> key, as the vendor will hold them
-        for key, rec in live.records.items():
-            e = rec.fields.get("email")
-            if isinstance(e, str):
-                final[e.lower()] = key
         moving: dict[str, str | None] = {}
         for c in changes:
             if c.action is Action.DELETE:
@@ -166,6 +164,11 @@ class CiopulseProvider(Provider):
                 for f in c.fields:
                     if f.name == "email":
                         moving[c.key] = f.after
+        final: dict[str, str] = {}  # e-mail (folded) -> key, as the vendor will hold them
+        for key, rec in live.records.items() if moving else ():
+            e = rec.fields.get("email")
+            if isinstance(e, str):
+                final[e.lower()] = key
         for key in moving:
             old = live.records.get(key)
             old_email = old.fields.get("email") if old else None

@@ -24,6 +24,7 @@ from reconcile.config import ProviderConfig
 from reconcile.errors import ManifestError, NotFoundError, Problem, ProviderError
 from reconcile.http import json_message
 from reconcile.kinds.jtel import WRITABLE
+from reconcile.matching import matcher
 from reconcile.model import Action, Change, Collection, Live
 from reconcile.providers.base import Provider, ReadResult
 
@@ -130,6 +131,7 @@ class JtelProvider(Provider):
         duplicates: dict[str, list[Live]] = {}
         foreign = unplaced = 0
         lock_shown = False
+        match = matcher(coll)
         for raw in self.client.stream_items(method, path, "records.item", address=coll.prefix):
             if not isinstance(raw, Mapping):
                 continue
@@ -144,6 +146,7 @@ class JtelProvider(Provider):
             if rec is None:
                 continue  # no UserData: not addressable, so never ours
             lock_shown = lock_shown or self.lock_field in raw
+            rec = match(rec)
             if rec.key in records or rec.key in duplicates:
                 first = records.pop(rec.key, None)
                 duplicates.setdefault(rec.key, [first] if first else []).append(rec)

@@ -108,6 +108,13 @@ class StateStore(abc.ABC):
     def owned_by(self, identities: list[str]) -> dict[str, StateEntry]:
         """Every entry owned by one of these collections, by address."""
 
+    def owned_by_collection(self, identities: list[str]) -> dict[str, dict[str, StateEntry]]:
+        """The same entries by owning collection, then by key."""
+        out: dict[str, dict[str, StateEntry]] = {}
+        for e in self.owned_by(identities).values():
+            out.setdefault(e.collection, {})[e.key] = e
+        return out
+
     @abc.abstractmethod
     def owner_of(self, provider: str, kind: str, remote_id: str) -> StateEntry | None:
         """The entry that holds this remote record, if any."""

@@ -42,7 +42,7 @@ class JsonFields(Mapping[str, JSON]):
 COLUMNS = "address, provider, kind, scope, key, remote_id, fields, status, collection"
 
 
-_STATUS = {s.value: s for s in Status}
+STATUS = {s.value: s for s in Status}
 
 
 def entry_from_row(row: tuple[Any, ...], shared: dict[str, str] | None = None) -> StateEntry:
@@ -62,7 +62,7 @@ def entry_from_row(row: tuple[Any, ...], shared: dict[str, str] | None = None) -
         key=key,
         remote_id=key if remote_id == key else remote_id,  # most vendors' ids are our keys
         fields=JsonFields(fields),
-        status=_STATUS.get(status) or Status(status),
+        status=STATUS.get(status) or Status(status),
         collection=collection or "",
     )
 

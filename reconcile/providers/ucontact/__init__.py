@@ -25,6 +25,7 @@ import httpx
 from reconcile.config import ProviderConfig
 from reconcile.errors import Problem, ProviderError
 from reconcile.kinds.ucontact import CALLDATE, vendor_now
+from reconcile.matching import NO_FIELDS
 from reconcile.model import Action, Change, Collection, Live, StateEntry
 from reconcile.phones import to_e164
 from reconcile.providers.base import BatchOutcome, Provider, ReadResult
@@ -133,7 +134,7 @@ class UcontactProvider(Provider):
                 continue
             value = str(row["value"])
             key = by_form.get(self._norm(channel, value), value)
-            records[key] = Live(key, value, {})  # a second copy of an entry is harmless
+            records[key] = Live(key, value, NO_FIELDS)  # a second copy of an entry is harmless
         return ReadResult(records)
 
     def _norm(self, channel: Any, value: str) -> str:

@@ -1,0 +1,96 @@
+"""Live records that hold exactly what is declared, kept without a copy of their values.
+
+A no-op plan of 100,000 records reads 100,000 live records that equal their
+declared items. Holding each as its own dict of fresh strings doubles the
+plan's memory for nothing: as a record arrives from the vendor, the reader
+compares it with its declared item and, when every declared field is there
+with the same type and value, keeps the declared mapping itself plus the few
+fields the vendor shows besides (shared between records when they are the
+usual defaults). Nothing is lost: `Matched` reads as the full live record.
+The diff then knows the record is unchanged without looking at a field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from operator import is_
+from types import MappingProxyType
+
+from reconcile.model import JSON, Collection, Live
+
+NO_FIELDS: Mapping[str, JSON] = MappingProxyType({})
+_SHARED_EXTRAS = 4096  # distinct "other fields" kept shared; beyond, each record keeps its own
+
+
+class Matched(Mapping[str, JSON]):
+    """A live record's fields: the declared mapping (equal at the vendor) plus `extra`,
+    the fields the vendor shows that the manifest does not declare."""
+
+    __slots__ = ("declared", "extra")
+
+    def __init__(self, declared: Mapping[str, JSON], extra: Mapping[str, JSON]) -> None:
+        self.declared = declared
+        self.extra = extra
+
+    def __getitem__(self, key: str) -> JSON:
+        try:
+            return self.declared[key]
+        except KeyError:
+            return self.extra[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.declared or key in self.extra
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.declared
+        yield from self.extra
+
+    def __len__(self) -> int:
+        return len(self.declared) + len(self.extra)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+def unchanged(have: Mapping[str, JSON], want: Mapping[str, JSON]) -> bool:
+    """Whether `have` was matched to exactly `want` as it was read."""
+    return type(have) is Matched and have.declared is want
+
+
+def matcher(coll: Collection) -> Callable[[Live], Live]:
+    """For a provider's read: each live record as kept, matched to `coll`'s declared items."""
+    if not coll.items:
+        return _as_is
+    declared = {d.key: d for d in coll.items}
+    extras: dict[tuple[object, ...], Mapping[str, JSON]] = {}
+
+    def match(rec: Live) -> Live:
+        d = declared.get(rec.key)
+        if d is None:
+            return rec
+        want, have = d.fields, rec.fields
+        # All in C: every declared (name, value) is in the record, and of the same type
+        # (JSON's 1, 1.0 and true compare equal in Python; the diff tells them apart).
+        if not (want.items() <= have.items()) or not all(
+            map(is_, map(type, want.values()), map(type, map(have.__getitem__, want)))
+        ):
+            return rec
+        extra: Mapping[str, JSON]
+        if len(have) == len(want):
+            extra = NO_FIELDS
+        else:
+            extra = {k: v for k, v in have.items() if k not in want}
+            if len(extras) < _SHARED_EXTRAS:
+                try:
+                    sig = (tuple(extra.items()), tuple(map(type, extra.values())))
+                    extra = extras.setdefault(sig, extra)
+                except TypeError:  # a list or map among them: kept as it is
+                    pass
+        rid = d.key if rec.remote_id == rec.key else rec.remote_id
+        return Live(d.key, rid, Matched(want, extra))
+
+    return match
+
+
+def _as_is(rec: Live) -> Live:
+    return rec
