@@ -219,6 +219,8 @@ class Engine:
                 by_identity = self.store.owned_by_collection(sorted(wanted))
 
                 def state_of(ident: str) -> dict[str, StateEntry]:
+                    if not claims.get(ident):
+                        return by_identity.pop(ident, {})  # no copy: 100,000 entries are held once
                     entries: dict[str, StateEntry] = {}
                     for old in sorted(claims.get(ident, ())):
                         entries.update(by_identity.get(old, {}))

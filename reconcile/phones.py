@@ -6,11 +6,11 @@ number needs a default region (a provider's or collection's `default_region`).
 
 from __future__ import annotations
 
-import phonenumbers
-
 
 def to_e164(value: str, default_region: str | None = None) -> str | None:
     """The number in E.164 (`+4930123456`), or None when it is not a possible number."""
+    import phonenumbers  # imported on the first number, not on every run's start
+
     try:
         parsed = phonenumbers.parse(value, default_region)
     except phonenumbers.NumberParseException:

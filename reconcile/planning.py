@@ -319,6 +319,11 @@ def source_digest(engine: Engine) -> str:
         files.update((project.root / src).resolve() for src in coll.sources)
     for path in sorted(files):
         h.update(project.rel(path).encode() + b"\0")
-        h.update(path.read_bytes() if path.is_file() else b"(missing)")
+        if path.is_file():
+            with path.open("rb") as f:  # in pieces: a 17 MB manifest is not held twice
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+        else:
+            h.update(b"(missing)")
         h.update(b"\0")
     return h.hexdigest()

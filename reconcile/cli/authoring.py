@@ -9,7 +9,6 @@ import click
 
 from reconcile.cli.common import Context, echo, pass_ctx
 from reconcile.errors import UsageError
-from reconcile.manifest.formatting import FormatError, format_text
 from reconcile.manifest.loader import manifest_files
 
 
@@ -44,6 +43,8 @@ def fmt(ctx: Context, paths: tuple[Path, ...], check: bool, show_diff: bool) -> 
     Without PATH, every manifest of the project (reconcile.yaml's `manifests:`); a folder
     means every .yaml/.yml file below it. Meaning never changes: only order and layout.
     """
+    from reconcile.manifest.formatting import FormatError, format_text  # round-trip YAML: only here
+
     changed: list[Path] = []
     broken = 0
     for path in _files(ctx, paths):

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -158,7 +159,7 @@ def _collection(d: dict[str, Any]) -> Collection:
     return Collection(
         provider=d["provider"], kind=d["kind"], scope=d["scope"], scope_ref=d["scope_ref"],
         prune=Prune(d["prune"]), prevent_destroy=bool(d["prevent_destroy"]),
-        items=tuple(map(Desired, keys, fields, origins)), origin=d["origin"],
+        items=tuple(map(Desired, map(sys.intern, keys), fields, origins)), origin=d["origin"],
         options=d["options"], scope_origin=d["scope_origin"], sources=tuple(d["sources"]),
         upcoming=tuple((a, b, c) for a, b, c in d["upcoming"]),
     )  # fmt: skip

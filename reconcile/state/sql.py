@@ -10,6 +10,7 @@ import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from sys import intern
 from typing import Any
 
 from reconcile.model import Action, Change, StateEntry, Status, carry_replaced
@@ -185,6 +186,9 @@ class SqlStore(StateStore):
                 )
                 while rows := cur.fetchmany(5000):
                     for address, key, remote_id, fields, status in rows:
+                        key = intern(
+                            key
+                        )  # the declared item's key, when the manifest cache interned it
                         entries[key] = StateEntry(
                             address, provider, kind, scope, key,
                             key if remote_id == key else remote_id,
