@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reconcile.kinds import KindSpec
-from reconcile.matching import Matched, unchanged
+from reconcile.matching import unchanged
 from reconcile.model import (
     JSON,
     REPLACED,
@@ -156,9 +156,8 @@ def plan_collection(
             quiet
             and known is not None
             and have is not None
-            and type(have.fields) is Matched
-            and have.fields.declared is d.fields
             and known.status is ok
+            and unchanged(have.fields, d.fields)
         ):
             continue  # the no-op hot path: the vendor holds exactly what is declared
         plain, toggles, triggers = split_fields(spec, d.fields)

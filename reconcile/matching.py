@@ -4,9 +4,10 @@ A no-op plan of 100,000 records reads 100,000 live records that equal their
 declared items. Holding each as its own dict of fresh strings doubles the
 plan's memory for nothing: as a record arrives from the vendor, the reader
 compares it with its declared item and, when every declared field is there
-with the same type and value, keeps the declared mapping itself plus the few
-fields the vendor shows besides (shared between records when they are the
-usual defaults). Nothing is lost: `Matched` reads as the full live record.
+with the same type and value, keeps the declared mapping itself (the same
+object: never modify a record's fields in place) plus the few fields the
+vendor shows besides (shared between records when they are the usual
+defaults). Nothing is lost: `Matched` reads as the full live record.
 The diff then knows the record is unchanged without looking at a field.
 """
 
@@ -54,7 +55,7 @@ class Matched(Mapping[str, JSON]):
 
 def unchanged(have: Mapping[str, JSON], want: Mapping[str, JSON]) -> bool:
     """Whether `have` was matched to exactly `want` as it was read."""
-    return type(have) is Matched and have.declared is want
+    return have is want or (type(have) is Matched and have.declared is want)
 
 
 def matcher(coll: Collection) -> Callable[[Live], Live]:
@@ -75,18 +76,16 @@ def matcher(coll: Collection) -> Callable[[Live], Live]:
             map(is_, map(type, want.values()), map(type, map(have.__getitem__, want)))
         ):
             return rec
-        extra: Mapping[str, JSON]
-        if len(have) == len(want):
-            extra = NO_FIELDS
-        else:
-            extra = {k: v for k, v in have.items() if k not in want}
-            if len(extras) < _SHARED_EXTRAS:
-                try:
-                    sig = (tuple(extra.items()), tuple(map(type, extra.values())))
-                    extra = extras.setdefault(sig, extra)
-                except TypeError:  # a list or map among them: kept as it is
-                    pass
         rid = d.key if rec.remote_id == rec.key else rec.remote_id
+        if len(have) == len(want):
+            return Live(d.key, rid, want)  # nothing besides: the declared mapping itself
+        extra: Mapping[str, JSON] = {k: v for k, v in have.items() if k not in want}
+        if len(extras) < _SHARED_EXTRAS:
+            try:
+                sig = (tuple(extra.items()), tuple(map(type, extra.values())))
+                extra = extras.setdefault(sig, extra)
+            except TypeError:  # a list or map among them: kept as it is
+                pass
         return Live(d.key, rid, Matched(want, extra))
 
     return match
