@@ -2,7 +2,12 @@
 
     python benchmarks/bench.py noop-plan   [--records 100000] [--format csv|yaml]
     python benchmarks/bench.py apply       [--records 10000] [--latency-ms 50] [--parallelism 16]
+    python benchmarks/bench.py nubitalk-apply [--records 10000] [--latency-ms 50] [--parallelism 16]
+    python benchmarks/bench.py ucontact-apply [--records 10000] [--blacklist-records 100000] [--batch-size 1000]
     python benchmarks/bench.py jtel-noop   [--records 50000] [--campaigns 5]
+
+The write benchmarks (apply, nubitalk-apply, ucontact-apply) are in writes.py: each
+compares reconcile's apply with bare httpx sending the same requests in the same run.
 
 Each starts the sandbox in a separate process on a free loopback port, loads
 the vendor side through the sandbox's admin API, and runs `reconcile` as its
@@ -161,116 +166,6 @@ def noop_plan(args: argparse.Namespace) -> dict[str, Any]:
                     "peak_rss_mb": round(rss, 1), "requests": reqs["total"], "by_route": reqs["by_route"], "setup_adopt": adopt}  # fmt: skip
     finally:
         sb.stop()
-
-
-def apply_bench(args: argparse.Namespace) -> dict[str, Any]:
-    sb = SandboxProcess()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            project = Path(tmp)
-            (project / "reconcile.yaml").write_text(config(sb.url))
-            write_cio_manifest(project, args.records, "csv")
-            sb.admin("PUT", "/faults", json={"latency_ms": args.latency_ms})
-            wall, rss, rc, tail = run(
-                project, "apply", "--auto-approve", "--parallelism", str(args.parallelism)
-            )
-            assert rc == 0, tail
-            held = len(sb.admin("GET", "/ciopulse/contacts"))
-            ceiling = args.parallelism * 1000.0 / args.latency_ms
-            rate = args.records / wall
-            bare = bare_httpx_rate(sb.url, args.records, args.parallelism)
-            return {"benchmark": "apply", "records": args.records, "latency_ms": args.latency_ms, "parallelism": args.parallelism,
-                    "wall_s": round(wall, 2), "writes_per_s": round(rate, 1), "ceiling_per_s": ceiling,
-                    "share_of_ceiling": round(rate / ceiling, 3), "bare_httpx_per_s": round(bare, 1),
-                    "share_of_bare_httpx": round(rate / bare, 3), "peak_rss_mb": round(rss, 1), "vendor_holds": held}  # fmt: skip
-    finally:
-        sb.stop()
-
-
-def bare_httpx_rate(url: str, n: int, parallelism: int) -> float:
-    """The client stack's own ceiling, measured in the same run against the same sandbox (same
-    injected latency): `parallelism` threads sending n CIOPulse upserts through one httpx
-    client, with no planning, journal or process start. Writes/s."""
-    import base64
-    from concurrent.futures import ThreadPoolExecutor
-
-    auth = base64.b64encode(f"SANDBOX:{KEY}".encode()).decode()
-    headers = {"Authorization": f"Basic {auth}", "Content-Type": "application/json; charset=utf-8"}
-    limits = httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism)
-    with httpx.Client(
-        base_url=f"{url}/ciopulse/api/v5", headers=headers, limits=limits, timeout=120
-    ) as client:
-
-        def put(i: int) -> None:
-            c = contact(i)
-            c["system_id"], c["email"] = (
-                f"BARE-{i:06d}",
-                f"bare{i}@example.com",
-            )  # emails are unique
-            body = json.dumps({k: v for k, v in c.items() if k != "system_id"}).encode()
-            client.put(f"/contacts/{c['system_id']}", content=body).raise_for_status()
-
-        started = time.perf_counter()
-        with ThreadPoolExecutor(parallelism) as pool:
-            list(pool.map(put, range(n)))
-        return n / (time.perf_counter() - started)
-
-
-def nubitalk_apply(args: argparse.Namespace) -> dict[str, Any]:
-    """Apply of n Nubitalk creates at injected latency, and bare httpx sending the same
-    creates (same endpoint, same body shape) in the same run. Each starts on an empty
-    sandbox of its own: the emulator's duplicate check (checkrepeated) looks at every
-    contact it holds, so a second batch into a full store would be slower for that alone."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    n, par = args.records, args.parallelism
-    token = "SANDBOXNUBITALKTOKEN00000000"
-
-    sb = SandboxProcess()
-    try:
-        base = f"{sb.url}/nubitalk/standard/api/v1"
-        sb.admin("PUT", "/faults", json={"latency_ms": args.latency_ms})
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        limits = httpx.Limits(max_connections=par, max_keepalive_connections=par)
-        with httpx.Client(base_url=base, headers=headers, limits=limits, timeout=120) as client:
-
-            def post(i: int) -> None:
-                body = {"Address": f"+49301{i:07d}", "Priority": "1", "AgentID": "7"}
-                r = client.post("/service/486/contacts/true", content=json.dumps(body).encode())
-                r.raise_for_status()
-
-            started = time.perf_counter()
-            with ThreadPoolExecutor(par) as pool:
-                list(pool.map(post, range(n)))
-            bare = n / (time.perf_counter() - started)
-    finally:
-        sb.stop()
-
-    sb = SandboxProcess()
-    try:
-        base = f"{sb.url}/nubitalk/standard/api/v1"
-        with tempfile.TemporaryDirectory() as tmp:
-            project = Path(tmp)
-            extra = f"  onecontact:\n    type: nubitalk\n    url: {base}\n    token: ${{NUBITALK_TOKEN:-{token}}}\n    concurrency: {par}\n    timeout: 120\n"
-            (project / "reconcile.yaml").write_text(config(sb.url, extra))
-            (project / "manifests").mkdir()
-            head = "kind: nubitalk/contacts\nprovider: onecontact\nservice: 486\nrequired: [Address, Priority, AgentID]\nitems:\n"
-            (project / "manifests" / "contacts.yaml").write_text(
-                head
-                + "".join(
-                    f'  - {{Address: "+49301{i:07d}", Priority: 1, AgentID: 7}}\n' for i in range(n)
-                )
-            )
-            sb.admin("PUT", "/faults", json={"latency_ms": args.latency_ms})
-            wall, rss, rc, tail = run(project, "apply", "--auto-approve", "--parallelism", str(par))
-            assert rc == 0, tail
-            held = len(sb.admin("GET", "/nubitalk/contacts"))
-    finally:
-        sb.stop()
-    rate = n / wall
-    return {"benchmark": "nubitalk-apply", "records": n, "latency_ms": args.latency_ms, "parallelism": par,
-            "wall_s": round(wall, 2), "writes_per_s": round(rate, 1), "bare_httpx_per_s": round(bare, 1),
-            "share_of_bare_httpx": round(rate / bare, 3), "peak_rss_mb": round(rss, 1), "vendor_holds": held}  # fmt: skip
 
 
 def jtel_noop(args: argparse.Namespace) -> dict[str, Any]:
@@ -439,24 +334,30 @@ def main() -> None:
     p.add_argument("--records", type=int, default=10_000)
     p.add_argument("--latency-ms", type=float, default=50)
     p.add_argument("--parallelism", type=int, default=16)
+    p = sub.add_parser("ucontact-apply")
+    p.add_argument("--records", type=int, default=10_000, help="scheduled SMS, one request each")
+    p.add_argument("--blacklist-records", type=int, default=100_000)
+    p.add_argument("--batch-size", type=int, default=1000, help="blacklist entries per upload")
+    p.add_argument("--latency-ms", type=float, default=50)
+    p.add_argument("--parallelism", type=int, default=16)
     p = sub.add_parser("nubitalk-noop")
     p.add_argument("--records", type=int, default=100_000)
     p = sub.add_parser("blacklist")
     p.add_argument("--records", type=int, default=100_000)
     p.add_argument("--batch-size", type=int, default=1000)
     args = ap.parse_args()
+    import writes  # the write benchmarks; it imports this module's helpers
+
     fn = {
         "noop-plan": noop_plan,
-        "apply": apply_bench,
+        "apply": writes.apply_bench,
         "jtel-noop": jtel_noop,
         "nubitalk-noop": nubitalk_noop,
-        "nubitalk-apply": nubitalk_apply,
+        "nubitalk-apply": writes.nubitalk_apply,
+        "ucontact-apply": writes.ucontact_apply,
         "blacklist": blacklist_bench,
     }[args.cmd]
-    result = fn(args)
-    result["cpu_count"] = os.cpu_count()
-    result["python"] = sys.version.split()[0]
-    print(json.dumps(result, indent=2))
+    emit(fn(args), None)
 
 
 if __name__ == "__main__":

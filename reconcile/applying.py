@@ -1,5 +1,6 @@
 """Applying a plan: state-only changes in one transaction, then vendor writes phase by
-phase, each journaled before it is sent and committed right after its answer."""
+phase, each journaled before it is sent; answers are committed in groups, with the
+next write's journal entry."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 from reconcile.errors import ProviderError, RetryableError
 from reconcile.model import Action, Change, Plan, StateEntry, Status
 from reconcile.providers.base import Provider
-from reconcile.state.base import Outcome
+from reconcile.state.base import Answered, Outcome
 
 if TYPE_CHECKING:
     from reconcile.engine import Engine
@@ -159,9 +160,11 @@ def _run_phase(
     """Run one phase's changes: at most `parallelism` requests in flight, and at most
     each provider's `concurrency` for that provider.
 
-    Each worker journals its unit (one change, or a batch sent in one request), sends
-    it and commits the answer, then takes the next: the window refills without a hop
-    through one thread. The store is used by one worker at a time (`db`). When the
+    Each worker journals its unit (one change, or a batch sent in one request) and sends
+    it, then takes the next: the window refills without a hop through one thread. The
+    answer is committed with the next unit's journal entry, its own or another worker's
+    (one transaction instead of two per write); a worker that stops commits what is
+    left. The store is used by one worker at a time (`db`). When the
     caller stops early (Ctrl-C, an error), no new unit is started and every request
     in flight is answered and recorded before this returns: a provider's session is
     ended only after its last write.
@@ -183,41 +186,57 @@ def _run_phase(
             c = dataclasses.replace(c, remote_id=previous.remote_id)
         return c, previous
 
+    pending: deque[Answered] = deque()  # answered, not yet committed: still "uncertain"
+
+    def commit(changes: list[Change], previous: list[StateEntry | None]) -> list[int]:
+        """Under `db`: the answers waiting and the next unit's journal entries (if any), in
+        one transaction (group commit). An answer is reported once it is recorded."""
+        answered = [pending.popleft() for _ in range(len(pending))]
+        try:
+            jids = store.finish_and_begin(answered, changes, previous)
+        except BaseException as exc:  # sent, but these answers are not recorded
+            for a in answered:
+                for c, o in zip(a.changes, a.outcomes, strict=True):
+                    why = f"could not record the answer: {exc}"
+                    results.put((c, Outcome("unknown", o.remote_id, why)))
+            raise
+        for a in answered:
+            for c, o in zip(a.changes, a.outcomes, strict=True):
+                results.put((c, o))
+        return jids
+
     def worker(name: str, q: deque[list[Change]]) -> None:
         provider = engine.provider(name)
-        while True:
-            with take:
-                if not q or stop.is_set() or engine.stopping.is_set():
-                    return
-                unit = q.popleft()
-            with slots:
-                pairs = [prepared(c) for c in unit]
-                changes = [c for c, _ in pairs]
-                previous = [p for _, p in pairs]
-                try:
-                    with db:
-                        jids = store.begin_writes(changes, previous)
-                except BaseException as exc:  # nothing was sent
-                    for c in changes:
-                        results.put(
-                            (c, Outcome("failed", None, f"could not journal the write: {exc}"))
-                        )
-                    continue
-                scope_id = scope_ids.get(changes[0].address.rsplit("/", 1)[0])
-                if len(unit) == 1 and not provider.batch_size(changes[0]):
-                    outcomes = [_call(provider, changes[0], scope_id)]
-                else:
-                    outcomes = _call_batch(provider, changes, scope_id)
-                try:
-                    with db:
-                        store.finish_writes(jids, changes, previous, outcomes)
-                except BaseException as exc:  # sent, but the answer is not recorded
-                    outcomes = [
-                        Outcome("unknown", o.remote_id, f"could not record the answer: {exc}")
-                        for o in outcomes
-                    ]
-            for c, o in zip(changes, outcomes, strict=True):
-                results.put((c, o))
+        try:
+            while True:
+                with take:
+                    if not q or stop.is_set() or engine.stopping.is_set():
+                        return
+                    unit = q.popleft()
+                with slots:
+                    pairs = [prepared(c) for c in unit]
+                    changes = [c for c, _ in pairs]
+                    previous = [p for _, p in pairs]
+                    try:
+                        with db:  # committed before the request is sent: the crash promise
+                            jids = commit(changes, previous)
+                    except BaseException as exc:  # nothing was sent
+                        for c in changes:
+                            why = f"could not journal the write: {exc}"
+                            results.put((c, Outcome("failed", None, why)))
+                        continue
+                    scope_id = scope_ids.get(changes[0].address.rsplit("/", 1)[0])
+                    if len(unit) == 1 and not provider.batch_size(changes[0]):
+                        outcomes = [_call(provider, changes[0], scope_id)]
+                    else:
+                        outcomes = _call_batch(provider, changes, scope_id)
+                    # Recorded by this worker's next commit, or another's, whichever is first.
+                    pending.append(Answered(jids, changes, previous, outcomes))
+        finally:
+            # The last answers wait for no later write: each worker leaves nothing pending.
+            if pending:
+                with db, contextlib.suppress(Exception):  # reported as unknown by commit()
+                    commit([], [])
 
     threads = []
     for name, q in queues.items():

@@ -8,6 +8,7 @@ a phone book.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -16,8 +17,15 @@ from typing import Any
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,}$")
 
 
+@functools.lru_cache(maxsize=8)
+def _keyed(key: str) -> hmac.HMAC:
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
+
+
 def _tag(value: str, key: str) -> str:
-    return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()[:6]
+    h = _keyed(key).copy()  # the key's padding is hashed once, not once per value
+    h.update(value.encode())
+    return h.hexdigest()[:6]
 
 
 def mask_phone(value: str) -> str:
@@ -89,12 +97,19 @@ class Masker:
     def __init__(self, key: str, on: bool) -> None:
         self.key = key
         self.on = on
+        self._personal: dict[
+            tuple[str, str], bool
+        ] = {}  # a plan asks the same few thousands of times
 
     def personal(self, kind: str, name: str) -> bool:
-        from reconcile import kinds
+        known = self._personal.get((kind, name))
+        if known is None:
+            from reconcile import kinds
 
-        spec = kinds.get(kind)
-        return spec is not None and name.split(".", 1)[0] in spec.personal_fields
+            spec = kinds.get(kind)
+            known = spec is not None and name.split(".", 1)[0] in spec.personal_fields
+            self._personal[kind, name] = known
+        return known
 
     def field(self, kind: str, name: str, value: Any) -> Any:
         if self.on and self.personal(kind, name):

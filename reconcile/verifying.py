@@ -47,8 +47,7 @@ def record_not_taken(engine: Engine, succeeded: Iterable[Change]) -> list[tuple[
             continue
         for c in changes:
             have = live.get(c.key)
-            entry = engine.store.get(c.address)
-            if have is None or entry is None:
+            if have is None:
                 continue
             ignored = {
                 f.name: f.before
@@ -56,7 +55,10 @@ def record_not_taken(engine: Engine, succeeded: Iterable[Change]) -> list[tuple[
                 if not same(have.fields.get(f.name), f.after)
                 and same(have.fields.get(f.name), f.before)
             }
-            if not ignored:
+            # Read state only for the few records the vendor ignored part of: a lookup per
+            # write would cost more than the read-back itself.
+            entry = engine.store.get(c.address) if ignored else None
+            if entry is None:
                 continue
             found.append((c.address, sorted(ignored)))
             old = entry.fields.get(REPLACED)

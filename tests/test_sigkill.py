@@ -61,3 +61,37 @@ def test_fifty_kills_then_a_rerun_converges(
     kills = kill_trials(project, sandbox, vendor, trials=50, n=5000)
     print(f"{vendor}: {kills} kills")
     assert kills == 50
+
+
+@pytest.mark.parametrize("vendor", ["ciopulse", "nubitalk"])
+def test_answers_are_recorded_while_a_write_hangs_and_a_kill_leaves_only_that_one(
+    project: Project, sandbox: Sandbox, vendor: str
+) -> None:
+    """Answers are committed in groups, with a later write's journal entry; a worker whose
+    write hangs must not hold the others' answers back, and the hanging write's entry is
+    committed before it is sent. So a kill then leaves exactly that write uncertain."""
+    n = 40
+    prepare(project, sandbox, vendor, n)
+    method = "PUT" if vendor == "ciopulse" else "POST"
+    slow = {"vendor": vendor, "fault": "slow", "method": method, "seconds": 8}
+    sandbox.admin("POST", "/faults/script", json=[slow])
+    proc = start_apply(project, "--parallelism", "4")
+
+    def statuses() -> list[str]:
+        return [ln.rsplit("\t", 1)[1] for ln in project.run("state", "list").out.splitlines()]
+
+    deadline = time.monotonic() + 6
+    seen = statuses()
+    while time.monotonic() < deadline and sorted(seen) != ["ok"] * (n - 1) + ["uncertain"]:
+        time.sleep(0.1)
+        seen = statuses()
+    held_then = len(set(held(sandbox, vendor)))
+    os.kill(proc.pid, signal.SIGKILL)
+    finish(proc)
+    assert sorted(seen) == ["ok"] * (n - 1) + ["uncertain"], seen
+    assert held_then == n - 1  # the hanging write had not been processed yet
+    assert sorted(statuses()) == ["ok"] * (n - 1) + ["uncertain"]
+    deadline = time.monotonic() + 30  # the vendor processes it once its sleep is over
+    while time.monotonic() < deadline and len(set(held(sandbox, vendor))) < n:
+        time.sleep(0.2)
+    converge(project, sandbox, vendor, n, sessions_closed=False)

@@ -4,9 +4,12 @@ Write protocol (design property 1, "nothing lost, nothing doubled"):
 
 1. `begin_write` journals the intent and marks the resource `uncertain`, in
    one committed transaction, *before* the vendor call is sent.
-2. `finish_write` commits the outcome right after the answer: `ok` with the
+2. `finish_write` commits the outcome after the answer: `ok` with the
    applied fields; `failed` restores what was there before (the vendor said
    no, so nothing changed); `unknown` leaves the resource `uncertain`.
+   Answers may wait and be committed together with the next write's step 1
+   (`finish_and_begin`, group commit): until then their entries are simply
+   still `uncertain`, the state a crash between the two steps leaves anyway.
 
 A run killed between the two leaves `uncertain` entries; the next plan looks
 each one up at the vendor and records what it finds, so nothing is sent twice
@@ -30,9 +33,9 @@ import datetime as dt
 import getpass
 import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from reconcile.model import JSON, Change, StateEntry
 
@@ -91,6 +94,15 @@ class Outcome:
     result: str  # "ok" | "failed" | "unknown"
     remote_id: str | None = None
     detail: str = ""
+
+
+class Answered(NamedTuple):
+    """The vendor's answer to one unit of writes (one change, or a batch sent in one request)."""
+
+    journal_ids: list[int]
+    changes: list[Change]
+    previous: list[StateEntry | None]
+    outcomes: list[Outcome]
 
 
 class StateStore(abc.ABC):
@@ -176,6 +188,18 @@ class StateStore(abc.ABC):
         """Commit the answer to one batch, for each of its members."""
         for j, c, p, o in zip(journal_ids, changes, previous, outcomes, strict=True):
             self.finish_write(j, c, p, o)
+
+    def finish_and_begin(
+        self,
+        answered: Sequence[Answered],
+        changes: list[Change],
+        previous: list[StateEntry | None],
+    ) -> list[int]:
+        """Commit earlier answers, then journal the next unit (nothing: [] and []) before it
+        is sent; a backend may do both in one transaction. Returns the new journal ids."""
+        for a in answered:
+            self.finish_writes(a.journal_ids, a.changes, a.previous, a.outcomes)
+        return self.begin_writes(changes, previous) if changes else []
 
     @abc.abstractmethod
     def lock(

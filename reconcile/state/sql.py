@@ -14,7 +14,7 @@ from sys import intern
 from typing import Any
 
 from reconcile.model import Action, Change, StateEntry, Status, carry_replaced
-from reconcile.state.base import KnownCollection, LockInfo, Outcome, StateStore, now
+from reconcile.state.base import Answered, KnownCollection, LockInfo, Outcome, StateStore, now
 from reconcile.state.locks import LockSession, hold
 from reconcile.state.migrations import migrate
 from reconcile.state.rows import COLUMNS, STATUS, JsonFields, dumps, entry_from_row, entry_json
@@ -23,8 +23,8 @@ from reconcile.state.rows import COLUMNS, STATUS, JsonFields, dumps, entry_from_
 class SqlStore(StateStore):
     """Shared SQL for SQLite and PostgreSQL; subclasses give the connection and the locks.
 
-    Only one thread uses a store at a time (the applier journals from its main
-    thread), so one connection is enough.
+    Only one thread uses a store at a time (the applier's workers take turns), so one
+    connection is enough.
     """
 
     placeholder = "?"
@@ -85,7 +85,7 @@ class SqlStore(StateStore):
             )
         return serial
 
-    def _upsert(self, cur: Any, e: StateEntry) -> str:
+    def _upsert(self, cur: Any, e: StateEntry, at: str | None = None) -> str:
         """Write one record; returns the identity of the collection that owns it."""
         owner = e.collection or f"{e.provider}/{e.kind}/{e.scope}"
         cur.execute(
@@ -97,7 +97,7 @@ class SqlStore(StateStore):
                 "updated_at = excluded.updated_at, collection = excluded.collection"
             ),
             (e.address, e.provider, e.kind, e.scope, e.key, e.remote_id, dumps(e.fields),
-             e.status.value, now(), owner),
+             e.status.value, at or now(), owner),
         )  # fmt: skip
         return owner
 
@@ -350,10 +350,7 @@ class SqlStore(StateStore):
         return self.begin_writes([change], [previous])[0]
 
     def begin_writes(self, changes: list[Change], previous: list[StateEntry | None]) -> list[int]:
-        with self._tx() as cur:  # one transaction: the batch is journaled whole or not at all
-            serial = self._bump(cur, [_owner(c, p) for c, p in zip(changes, previous, strict=True)])
-            jids = [self._begin(cur, c, p, serial) for c, p in zip(changes, previous, strict=True)]
-        return jids
+        return self.finish_and_begin((), changes, previous)
 
     def finish_write(
         self, journal_id: int, change: Change, previous: StateEntry | None, outcome: Outcome
@@ -367,19 +364,42 @@ class SqlStore(StateStore):
         previous: list[StateEntry | None],
         outcomes: list[Outcome],
     ) -> None:
-        with self._tx() as cur:
-            owners: list[str] = []
-            for j, c, p, o in zip(journal_ids, changes, previous, outcomes, strict=True):
-                owners += self._finish(cur, j, c, p, o)
-            self._bump(cur, owners)
+        self.finish_and_begin([Answered(journal_ids, changes, previous, outcomes)], [], [])
 
-    def _begin(self, cur: Any, change: Change, previous: StateEntry | None, serial: int) -> int:
+    def finish_and_begin(
+        self,
+        answered: Sequence[Answered],
+        changes: list[Change],
+        previous: list[StateEntry | None],
+    ) -> list[int]:
+        if not answered and not changes:
+            return []
+        # One transaction, one serial and one commit for all: the new unit is journaled
+        # whole or not at all, and the answers ride along instead of costing a commit each.
+        with self._tx() as cur:
+            at = now()
+            owners: list[str] = []
+            for a in answered:
+                for j, c, p, o in zip(
+                    a.journal_ids, a.changes, a.previous, a.outcomes, strict=True
+                ):
+                    owners += self._finish(cur, j, c, p, o, at)
+            owners += [_owner(c, p) for c, p in zip(changes, previous, strict=True)]
+            serial = self._bump(cur, owners)
+            jids = [
+                self._begin(cur, c, p, serial, at) for c, p in zip(changes, previous, strict=True)
+            ]
+        return jids
+
+    def _begin(
+        self, cur: Any, change: Change, previous: StateEntry | None, serial: int, at: str
+    ) -> int:
         cur.execute(
             self._q(
                 "INSERT INTO journal (address, action, previous, intended, started_at, serial) "
                 "VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
             ),
-            (change.address, change.action.value, entry_json(previous), dumps(change.after), now(),
+            (change.address, change.action.value, entry_json(previous), dumps(change.after), at,
              serial),
         )  # fmt: skip
         jid = int(cur.fetchone()[0])
@@ -394,7 +414,7 @@ class SqlStore(StateStore):
             status=Status.UNCERTAIN,
             collection=_owner(change, previous),
         )
-        self._upsert(cur, marked)
+        self._upsert(cur, marked, at)
         return jid
 
     def _finish(
@@ -404,11 +424,12 @@ class SqlStore(StateStore):
         change: Change,
         previous: StateEntry | None,
         outcome: Outcome,
+        at: str,
     ) -> list[str]:
         """Record one answer; returns the collections whose records it changed."""
         cur.execute(
             self._q("UPDATE journal SET finished_at = ?, outcome = ?, detail = ? WHERE id = ?"),
-            (now(), outcome.result, outcome.detail[:2000], journal_id),
+            (at, outcome.result, outcome.detail[:2000], journal_id),
         )
         if outcome.result == "ok":
             if change.action is Action.DELETE:
@@ -420,12 +441,12 @@ class SqlStore(StateStore):
             entry = carry_replaced(change.entry(remote_id), previous, sent)
             if not entry.collection and previous is not None:
                 entry = replace(entry, collection=previous.collection)
-            return [self._upsert(cur, entry)]
+            return [self._upsert(cur, entry, at)]
         if outcome.result == "failed":
             # The vendor refused: nothing changed there, so state goes back to what it was.
             if previous is None:
                 return self._delete(cur, change.address)
-            return [self._upsert(cur, previous)]
+            return [self._upsert(cur, previous, at)]
         return [_owner(change, previous)]
 
 
