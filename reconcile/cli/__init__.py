@@ -66,11 +66,28 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(run_cli(argv))
 
 
+def _one_malloc_arena() -> None:
+    """glibc gives each thread that allocates its own heap (arena). A plan's vendor reads run
+    in threads while the main thread reads state, and each read thread's heap keeps its own
+    free pieces: ~9 MB of a 100,000-record plan's 193 MB, measured. One arena (what
+    MALLOC_ARENA_MAX=1 does) costs nothing measurable in time here: the threads wait on the
+    network and the GIL, not on malloc. Elsewhere (musl, macOS) this is a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, 1)  # M_ARENA_MAX, 1
+    except (OSError, AttributeError):
+        pass
+
+
 def run_cli(argv: Sequence[str] | None = None) -> int:
     # A run builds hundreds of thousands of small, acyclic containers (items, records,
     # state entries); the default thresholds rescan them again and again (~1 s at
     # 100,000 records). Collect far less often; memory is bounded by the data anyway.
     gc.set_threshold(100_000, 50, 100)
+    _one_malloc_arena()
     try:
         rv = cli.main(
             args=list(argv) if argv is not None else None,
