@@ -177,3 +177,31 @@ def test_journal_is_trimmed_but_writes_in_flight_are_kept(open_store: object) ->
     ids = [row["id"] for row in store.journal(100)]
     assert in_flight in ids and len(ids) == 3
     store.close()
+
+
+def test_a_collection_read_whole_in_more_than_one_piece(open_store: object) -> None:
+    """Plans read a collection's rows in pieces of 10,000 (SQLite): every row comes back
+    once, with its own fields and status, across the piece boundaries, and each row goes
+    to its own collection."""
+    store: StateStore = open_store()  # type: ignore[operator]
+    n = 25_001
+    puts = [
+        StateEntry(f"p/contacts/K{i:05d}", "p", "ciopulse/contacts", "", f"K{i:05d}",
+                   f"K{i:05d}" if i % 3 else f"R{i}", {"n": i, "text": 'a\\"b\n'},
+                   Status.OK if i % 7 else Status.UNCERTAIN, "p/ciopulse/contacts/")
+        for i in range(n)
+    ]  # fmt: skip
+    other = StateEntry("q/contacts/K1", "q", "ciopulse/contacts", "", "K1", "K1", {}, Status.OK,
+                       "q/ciopulse/contacts/")  # fmt: skip
+    store.record_many([*puts, other], [])
+    got = store.owned_by_collection(["p/ciopulse/contacts/", "q/ciopulse/contacts/"])
+    assert sorted(got) == ["p/ciopulse/contacts/", "q/ciopulse/contacts/"]
+    mine = got["p/ciopulse/contacts/"]
+    assert len(mine) == n and list(got["q/ciopulse/contacts/"]) == ["K1"]
+    for e in puts[::997] + puts[-3:]:
+        back = mine[e.key]
+        assert (back.address, back.remote_id, back.status, back.collection) == (
+            e.address, e.remote_id, e.status, e.collection,
+        )  # fmt: skip
+        assert dict(back.fields) == dict(e.fields)
+    store.close()
