@@ -3,6 +3,8 @@ unchanged against the sandbox and, with the variables set, against the real vend
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 PROVIDERS = {
     "ciopulse": """\
   cio:
@@ -38,7 +40,9 @@ PROVIDERS = {
 SCHEMA_LINE = "# yaml-language-server: $schema={}\n"
 
 # One manifest per kind: (file name, provider type, text). Sample items are the sandbox's.
-MANIFESTS = [
+# `{calldate}` is filled in by `manifests()`: a fixed date would be in the past one day,
+# and validate refuses a scheduled SMS that would go out at once.
+_MANIFESTS = [
     ("ciopulse-contacts.yaml", "ciopulse", """\
 kind: ciopulse/contacts
 provider: cio
@@ -96,9 +100,16 @@ provider: uc
 campaign: Ventas->
 prune: managed
 items:
-  - {key: reminder-1, calldate: "2026-12-01 09:00:00", destination: "+4930123456", text: "See you at 10"}
+  - {key: reminder-1, calldate: "{calldate}", destination: "+4930123456", text: "See you at 10"}
 """),
 ]  # fmt: skip
+
+
+def manifests(today: date) -> list[tuple[str, str, str]]:
+    """The sample manifests, the scheduled SMS set 30 days after `today` at 09:00."""
+    when = f"{today + timedelta(days=30):%Y-%m-%d} 09:00:00"
+    return [(name, ptype, text.replace("{calldate}", when)) for name, ptype, text in _MANIFESTS]
+
 
 GITIGNORE = """\
 # reconcile's local state and lock (teams keep state in PostgreSQL: see CI.md)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from reconcile.cli import run_cli
 from tests.conftest import Project, Sandbox
 
@@ -69,3 +71,15 @@ def test_the_pre_commit_hooks_run_real_commands() -> None:
         assert all(w in flags for w in words[2:] if w.startswith("-")), h
         assert h["language"] == "python"
         re.compile(h["files"])
+
+
+def test_a_scaffold_made_any_day_validates_that_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sample scheduled SMS once carried a fixed calldate: from that day on, every new
+    # project (and the demo) failed validate with "calldate ... is in the past".
+    for day in ("2026-12-04T11:00:00+00:00", "2031-06-30T23:59:00+00:00"):
+        monkeypatch.setenv("RECONCILE_NOW", day)
+        root = tmp_path / day[:10]
+        assert run_cli(["init", str(root)]) == 0
+        assert run_cli(["-C", str(root), "validate"]) == 0

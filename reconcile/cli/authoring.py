@@ -104,7 +104,7 @@ def init(ctx: Context, directory: Path | None, types: tuple[str, ...]) -> int:
     """
     import json
 
-    from reconcile import scaffold
+    from reconcile import lifetimes, scaffold
     from reconcile.manifest.schemas import config_schema, manifest_schema
 
     root = directory if directory is not None else ctx.directory
@@ -116,7 +116,7 @@ def init(ctx: Context, directory: Path | None, types: tuple[str, ...]) -> int:
         root / "schemas" / "reconcile.schema.json": json.dumps(config_schema(), indent=2) + "\n",
         root / "schemas" / "manifest.schema.json": json.dumps(manifest_schema(), indent=2) + "\n",
     }
-    for name, ptype, text in scaffold.MANIFESTS:
+    for name, ptype, text in scaffold.manifests(lifetimes.now().date()):
         if ptype in chosen:
             head = scaffold.SCHEMA_LINE.format("../schemas/manifest.schema.json")
             files[root / "manifests" / name] = head + text
