@@ -157,7 +157,7 @@ def plan_collection(
             and known is not None
             and have is not None
             and known.status is ok
-            and unchanged(have.fields, d.fields)
+            and unchanged(have.fields, d)
         ):
             continue  # the no-op hot path: the vendor holds exactly what is declared
         plain, toggles, triggers = split_fields(spec, d.fields)
@@ -178,7 +178,7 @@ def plan_collection(
                         origin=d.origin,
                     )
             continue
-        diffs = [] if unchanged(have.fields, d.fields) else field_changes(plain, have.fields)
+        diffs = [] if unchanged(have.fields, d) else field_changes(plain, have.fields)
         skipped = not_taken(plain, have.fields, known) if diffs else set()
         if skipped:
             ignored.append((coll.address(d.key), tuple(sorted(skipped))))
@@ -266,8 +266,8 @@ def drift_collection(
             and known is not None
             and known.status is Status.OK
             and not unobservable
-            and unchanged(have.fields, d.fields)
-            and _applied(known.fields, d.fields)
+            and unchanged(have.fields, d)
+            and _applied(known.fields, d)
         ):
             continue  # the nightly hot path: declared, applied and held alike
         plain, toggles, _triggers = split_fields(spec, d.fields)
@@ -342,11 +342,11 @@ def drift_collection(
     return out
 
 
-def _applied(last: Mapping[str, JSON], want: Mapping[str, JSON]) -> bool:
+def _applied(last: Mapping[str, JSON], item: Desired) -> bool:
     """Whether what state last applied agrees with every declared field it records."""
     peek = getattr(last, "peek", None)  # state's lazily decoded fields: looked at, not kept
     seen: Mapping[str, JSON] = peek() if peek is not None else last
-    for k, v in want.items():
+    for k, v in item.fields.items():
         if k in seen:
             w = seen[k]
             if type(w) is not type(v) or w != v:

@@ -4,8 +4,8 @@ A no-op plan of 100,000 records reads 100,000 live records that equal their
 declared items. Holding each as its own dict of fresh strings doubles the
 plan's memory for nothing: as a record arrives from the vendor, the reader
 compares it with its declared item and, when every declared field is there
-with the same type and value, keeps the declared mapping itself (the same
-object: never modify a record's fields in place) plus the few fields the
+with the same type and value, keeps a reference to the declared item itself
+(never modify a record's fields in place) plus the few fields the
 vendor shows besides (shared between records when they are the usual
 defaults). Nothing is lost: `Matched` reads as the full live record.
 The diff then knows the record is unchanged without looking at a field.
@@ -17,45 +17,47 @@ from collections.abc import Callable, Iterator, Mapping
 from operator import is_
 from types import MappingProxyType
 
-from reconcile.model import JSON, Collection, Live
+from reconcile.model import JSON, Collection, Desired, Live
 
 NO_FIELDS: Mapping[str, JSON] = MappingProxyType({})
 _SHARED_EXTRAS = 4096  # distinct "other fields" kept shared; beyond, each record keeps its own
 
 
 class Matched(Mapping[str, JSON]):
-    """A live record's fields: the declared mapping (equal at the vendor) plus `extra`,
-    the fields the vendor shows that the manifest does not declare."""
+    """A live record's fields: its declared item's fields (equal at the vendor) plus
+    `extra`, the fields the vendor shows that the manifest does not declare. The declared
+    fields are the item's own (decoded from its text when the item keeps one: see
+    `Desired`), so a record held alike costs no copy of its values."""
 
-    __slots__ = ("declared", "extra")
+    __slots__ = ("desired", "extra")
 
-    def __init__(self, declared: Mapping[str, JSON], extra: Mapping[str, JSON]) -> None:
-        self.declared = declared
+    def __init__(self, desired: Desired, extra: Mapping[str, JSON]) -> None:
+        self.desired = desired
         self.extra = extra
 
     def __getitem__(self, key: str) -> JSON:
         try:
-            return self.declared[key]
-        except KeyError:
             return self.extra[key]
+        except KeyError:
+            return self.desired.fields[key]
 
     def __contains__(self, key: object) -> bool:
-        return key in self.declared or key in self.extra
+        return key in self.extra or key in self.desired.fields
 
     def __iter__(self) -> Iterator[str]:
-        yield from self.declared
+        yield from self.desired.fields
         yield from self.extra
 
     def __len__(self) -> int:
-        return len(self.declared) + len(self.extra)
+        return len(self.desired.fields) + len(self.extra)
 
     def __repr__(self) -> str:
         return repr(dict(self))
 
 
-def unchanged(have: Mapping[str, JSON], want: Mapping[str, JSON]) -> bool:
-    """Whether `have` was matched to exactly `want` as it was read."""
-    return have is want or (type(have) is Matched and have.declared is want)
+def unchanged(have: Mapping[str, JSON], want: Desired) -> bool:
+    """Whether `have` (a live record's fields) was matched to exactly `want` as it was read."""
+    return type(have) is Matched and have.desired is want
 
 
 def matcher(coll: Collection) -> Callable[[Live], Live]:
@@ -78,7 +80,7 @@ def matcher(coll: Collection) -> Callable[[Live], Live]:
             return rec
         rid = d.key if rec.remote_id == rec.key else rec.remote_id
         if len(have) == len(want):
-            return Live(d.key, rid, want)  # nothing besides: the declared mapping itself
+            return Live(d.key, rid, Matched(d, NO_FIELDS))  # nothing besides
         extra: Mapping[str, JSON] = {k: v for k, v in have.items() if k not in want}
         if len(extras) < _SHARED_EXTRAS:
             try:
@@ -86,7 +88,7 @@ def matcher(coll: Collection) -> Callable[[Live], Live]:
                 extra = extras.setdefault(sig, extra)
             except TypeError:  # a list or map among them: kept as it is
                 pass
-        return Live(d.key, rid, Matched(want, extra))
+        return Live(d.key, rid, Matched(d, extra))
 
     return match
 

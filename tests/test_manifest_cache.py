@@ -57,8 +57,37 @@ def test_a_damaged_or_foreign_cache_is_ignored(project: Project, sandbox: Sandbo
         plan = project.run("plan", "--detailed-exitcode")
         assert plan.code == 0, plan.text
     # Each damaged entry was ignored, the file loaded again and a sound entry written back.
-    doc = json.loads(entry.read_text())
+    check, _, blob = entry.read_bytes().partition(b"\n")
+    doc = json.loads(blob)
     assert doc["collections"][0]["keys"] == ["AGENT-00000", "AGENT-00001"]
+    # An item's fields are kept as JSON text and decoded when used: a sound entry whose
+    # text was damaged is refused as a whole when read, not half way through a plan.
+    entry.write_bytes(check + b"\n" + blob.replace(b'\\"email\\":', b'\\"email\\"', 1))
+    plan = project.run("plan", "--detailed-exitcode")
+    assert plan.code == 0, plan.text
+
+
+def test_a_cached_run_plans_exactly_what_a_fresh_load_plans(
+    project: Project, sandbox: Sandbox
+) -> None:
+    # Fields out of name order, numbers of three JSON types: the cached items (kept as
+    # JSON text) must give the same changes, in the same order, as the file itself.
+    manifest = (
+        "kind: jtel/dialler-contacts\nprovider: dialler\ncampaign: {id: 538}\nitems:\n"
+        "  - UserData: K-1\n    Name: Zed\n    PhoneNumber1: '+4930123456'\n    Amount: 1.5\n"
+        "    FirstName: Al\n    locked: true\n"
+    )
+    project.manifest(manifest)
+    assert project.run("apply", "--auto-approve").code == 0
+    project.manifest(manifest.replace("Zed", "Ann").replace("1.5", "2").replace("Al\n", "Bo\n"))
+    cold = project.run("plan", "--format", "json")
+    warm = project.run("plan", "--format", "json")
+    assert cold.code == warm.code == 0, cold.text + warm.text
+    assert len(cache_entries(project)) == 1
+    (change,) = json.loads(cold.out)["changes"]
+    assert [f["name"] for f in change["fields"]] == ["Name", "Amount", "FirstName"]
+    assert [f["after"] for f in change["fields"]] == ["Ann", 2, "Bo"]
+    assert json.loads(warm.out)["changes"] == json.loads(cold.out)["changes"]
 
 
 def test_bad_input_is_still_reported_with_its_place_after_cached_runs(

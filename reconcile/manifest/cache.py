@@ -10,7 +10,9 @@ files that loaded without a problem and hold no item lifetimes (`valid_from`, `e
 what they declare depends on the hour) are kept.
 
 Entries are JSON, never pickle: the cache sits inside a checkout, and a file someone
-commits there must not be able to run code. The folder (`cache/` beside the SQLite
+commits there must not be able to run code. An entry's first line is a digest of the
+rest: items keep their fields as JSON text decoded only when used, so a damaged entry
+must be refused when read, not half way through a plan. The folder (`cache/` beside the SQLite
 state; none with PostgreSQL state) is safe to delete at any time; a cache that cannot
 be written (a read-only checkout) is simply not kept.
 """
@@ -31,7 +33,7 @@ import reconcile
 from reconcile.config import SECRET_SETTINGS, Project
 from reconcile.model import Collection, Desired, Prune
 
-FORMAT = 1  # raise when the entry layout changes
+FORMAT = 2  # raise when the entry layout changes (2: items' fields as canonical JSON text)
 
 
 def digest(data: bytes) -> str:
@@ -85,7 +87,10 @@ class ManifestCache:
             return None
         _, entry = self._files(rel, data)
         try:
-            doc = json.loads(entry.read_bytes())
+            check, _, blob = entry.read_bytes().partition(b"\n")
+            if check.decode() != digest(blob):
+                return None  # damaged: items' texts are decoded later, so nothing may be off
+            doc = json.loads(blob)
             if doc.get("format") != FORMAT or doc.get("file") != rel:
                 return None
             for ref, shown, want in doc["sources"]:
@@ -109,7 +114,7 @@ class ManifestCache:
         self,
         rel: str,
         data: bytes,
-        collections: Iterable[Collection],
+        collections: list[Collection],
         sources: Iterable[tuple[str, str, str]],
     ) -> None:
         """Keep what `rel` loaded to (replacing the entry of its earlier content)."""
@@ -123,7 +128,9 @@ class ManifestCache:
         }
         try:
             blob = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
-            if json.loads(blob) != doc:
+            if json.loads(blob) != doc or not all(
+                json.loads(d.text) == d.fields for c in collections for d in c.items
+            ):
                 return  # JSON would not give it back as it was (a number key, NaN): not kept
         except (TypeError, ValueError):
             return
@@ -131,7 +138,7 @@ class ManifestCache:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             tmp = entry.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(blob)
+            tmp.write_bytes(digest(blob).encode() + b"\n" + blob)
             os.replace(tmp, entry)
             for old in self.folder.glob(f"{prefix}-*.json"):
                 if old != entry:
@@ -147,36 +154,24 @@ def _plain(c: Collection) -> dict[str, Any]:
         "prune": str(c.prune), "prevent_destroy": c.prevent_destroy, "origin": c.origin,
         "options": c.options, "scope_origin": c.scope_origin, "sources": list(c.sources),
         "upcoming": [list(u) for u in c.upcoming],
-        "keys": [d.key for d in c.items], "fields": [d.fields for d in c.items],
+        "keys": [d.key for d in c.items], "texts": [d.text for d in c.items],
         "origins": [d.origin for d in c.items],
     }  # fmt: skip
 
 
 def _collection(d: dict[str, Any]) -> Collection:
-    keys, fields, origins = d["keys"], d["fields"], d["origins"]
-    if not len(keys) == len(fields) == len(origins):
+    # Items keep their fields as canonical JSON text (see `Desired`): decoded when used.
+    keys, texts, origins = d["keys"], d["texts"], d["origins"]
+    if not len(keys) == len(texts) == len(origins) or not all(map(_is_object_text, texts)):
         raise ValueError("a damaged entry")
-    _share_repeats(fields)
     return Collection(
         provider=d["provider"], kind=d["kind"], scope=d["scope"], scope_ref=d["scope_ref"],
         prune=Prune(d["prune"]), prevent_destroy=bool(d["prevent_destroy"]),
-        items=tuple(map(Desired, map(sys.intern, keys), fields, origins)), origin=d["origin"],
+        items=tuple(map(Desired, map(sys.intern, keys), texts, origins)), origin=d["origin"],
         options=d["options"], scope_origin=d["scope_origin"], sources=tuple(d["sources"]),
         upcoming=tuple((a, b, c) for a, b, c in d["upcoming"]),
     )  # fmt: skip
 
 
-def _share_repeats(fields: list[dict[str, Any]], sample: int = 256, distinct: int = 16) -> None:
-    """One copy of the texts a field repeats across items (a job title, a city, a campaign
-    tag): JSON gives every item its own. Fields with few distinct values in the first
-    items are pooled; unique values (names, numbers) are left alone."""
-    head = fields[:sample]
-    names = {k for f in head for k, v in f.items() if type(v) is str}
-    for name in names:
-        if len({f.get(name) for f in head}) > distinct:
-            continue
-        pool: dict[str, str] = {}
-        for f in fields:
-            v = f.get(name)
-            if type(v) is str:
-                f[name] = pool.setdefault(v, v)
+def _is_object_text(text: object) -> bool:
+    return type(text) is str and text[:1] == "{" and text[-1:] == "}"

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from reconcile.model import JSON, StateEntry, Status
+from reconcile.model import JSON, StateEntry, Status, canonical_json
 
 
 class JsonFields(Mapping[str, JSON]):
@@ -77,7 +77,7 @@ def dumps(value: Mapping[str, JSON] | None) -> str | None:
         return None
     if isinstance(value, JsonFields):
         value = dict(value)
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return canonical_json(value)
 
 
 def entry_json(e: StateEntry | None) -> str | None:
