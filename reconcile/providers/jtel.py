@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import httpx
+import msgspec
 
 from reconcile.config import ProviderConfig
 from reconcile.errors import ManifestError, NotFoundError, Problem, ProviderError
@@ -30,6 +31,10 @@ from reconcile.providers.base import Provider, ReadResult
 
 _WRITABLE = frozenset(WRITABLE)
 _ID_KEYS = ("ID", "DiallerContactsID")
+# A campaign comes whole in one body (no paging: ~1.7 KB a record, 45 MB for 26,000).
+# Decoding it at once into typed records of only the fields we read is ~3x faster than
+# streaming every field of every record into dicts, but holds the body: two at a time.
+_WHOLE_BODIES = threading.BoundedSemaphore(2)
 
 
 class JtelProvider(Provider):
@@ -63,6 +68,22 @@ class JtelProvider(Provider):
         self._id_key_seen = self.id_keys[0]  # the id key reads carry: the one updates name
         self._found: dict[str | None, dict[str, str]] = {}  # scope -> UserData -> id, lookups
         self._found_lock = threading.Lock()
+        # The fields a read looks at, in a fixed order; every other field is skipped by the
+        # decoder. A field the body lacks decodes as UNSET (told apart from null).
+        self._read_names = tuple(
+            dict.fromkeys(
+                ("UserData", "DiallerCampaignsID", self.lock_field, *self.id_keys, *WRITABLE)
+            )
+        )
+        record: Any = msgspec.defstruct(
+            "JtelRecord",
+            [(f"f{i}", Any, msgspec.UNSET) for i in range(len(self._read_names))],
+            rename={f"f{i}": name for i, name in enumerate(self._read_names)},
+        )
+        body = msgspec.defstruct(
+            "JtelList", [("records", list.__class_getitem__(record) | None, msgspec.UNSET)]
+        )
+        self._list_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(body)
 
     def auth_headers(self) -> Mapping[str, str]:
         return {
@@ -132,7 +153,7 @@ class JtelProvider(Provider):
         foreign = unplaced = 0
         lock_shown = False
         match = matcher(coll)
-        for raw in self.client.stream_items(method, path, "records.item", address=coll.prefix):
+        for raw in self._list(method, path, coll.prefix):
             if not isinstance(raw, Mapping):
                 continue
             campaign = raw.get("DiallerCampaignsID")
@@ -172,6 +193,55 @@ class JtelProvider(Provider):
                 "observed: locks are sent only when the declared value changes, and no lock drift is claimed"
             )
         return ReadResult(records, duplicates, tuple(warnings), unobservable)
+
+    def _list(self, method: str, path: str, address: str) -> Iterator[Any]:
+        """The records of a list body, each a mapping of the fields a read looks at. A body
+        without a `records` list is refused: read as empty, every record would look deleted."""
+        with _WHOLE_BODIES:
+            data = self.client.read_body(method, path, address=address)
+            try:
+                records = self._list_decoder.decode(data).records
+                typed = True
+            except msgspec.ValidationError:  # not the usual shape (a record that is no object)
+                typed = False
+                try:
+                    whole = msgspec.json.decode(data)
+                except msgspec.DecodeError as exc:
+                    raise self._not_json(method, path, address, exc) from exc
+                records = (
+                    whole.get("records", msgspec.UNSET)
+                    if isinstance(whole, dict)
+                    else msgspec.UNSET
+                )
+            except msgspec.DecodeError as exc:
+                raise self._not_json(method, path, address, exc) from exc
+            del data
+        if records is msgspec.UNSET or not isinstance(records, list | None):
+            raise ProviderError(
+                f"{self.config.name}: {method} {path}: the answer has no list of `records`; "
+                "refused, since an empty read would make every record look deleted",
+                address=address,
+            )
+        if not records:
+            return
+        if not typed:
+            yield from records
+            return
+        names, unset = self._read_names, msgspec.UNSET
+        astuple = msgspec.structs.astuple
+        for i, rec in enumerate(records):
+            records[i] = None  # each record is let go of once read
+            values = astuple(rec)
+            if unset in values:  # a field the body lacks is missing, not null
+                yield {k: v for k, v in zip(names, values, strict=True) if v is not unset}
+            else:
+                yield dict(zip(names, values, strict=True))
+
+    def _not_json(self, method: str, path: str, address: str, exc: Exception) -> ProviderError:
+        return ProviderError(
+            f"{self.config.name}: {method} {path}: the body is not the JSON expected: {exc}",
+            address=address,
+        )
 
     def fetch_one(self, coll: Collection, scope_id: str | None, remote_id: str) -> Live | None:
         method, path = self.endpoint("get", id=remote_id)
