@@ -147,7 +147,9 @@ def plan_collection(
         )
 
     declared = {d.key for d in coll.items}
-    quiet = not spec.triggers and not unobservable  # then a matched, known record plans nothing
+    # A matched record (see `unchanged`: every declared field held alike, toggles too, and
+    # no trigger declared) that state knows plans nothing, unless reads hide a toggle.
+    quiet = not unobservable
     ok = Status.OK
     for d in coll.items:
         known = state.get(d.key)
@@ -160,8 +162,8 @@ def plan_collection(
             and unchanged(have.fields, d)
         ):
             continue  # the no-op hot path: the vendor holds exactly what is declared
-        plain, toggles, triggers = split_fields(spec, d.fields)
-        after = d.fields
+        after = d.fields  # decoded once (an item from the cache keeps its fields as text)
+        plain, toggles, triggers = split_fields(spec, after)
         if have is None:
             created = field_changes(plain, {})
             if spec.refine_changes is not None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from operator import is_
 from types import MappingProxyType
 
+from reconcile import kinds
 from reconcile.model import JSON, Collection, Desired, Live
 
 NO_FIELDS: Mapping[str, JSON] = MappingProxyType({})
@@ -56,7 +57,9 @@ class Matched(Mapping[str, JSON]):
 
 
 def unchanged(have: Mapping[str, JSON], want: Desired) -> bool:
-    """Whether `have` (a live record's fields) was matched to exactly `want` as it was read."""
+    """Whether `have` (a live record's fields) was matched to exactly `want` as it was read:
+    every field the item declares, toggles included, is held with the same type and value,
+    and the item declares no trigger."""
     return type(have) is Matched and have.desired is want
 
 
@@ -66,12 +69,20 @@ def matcher(coll: Collection) -> Callable[[Live], Live]:
         return _as_is
     declared = {d.key: d for d in coll.items}
     extras: dict[tuple[object, ...], Mapping[str, JSON]] = {}
+    # A trigger (jtel's reset_token) is kept in state only, never shown by a read. A record
+    # that shows one is never matched, so a matched record's item declares no trigger and
+    # the diff may pass it without looking at its fields (`unchanged`).
+    spec = kinds.get(coll.kind)
+    state_only = tuple(spec.triggers) if spec is not None else ()
 
     def match(rec: Live) -> Live:
         d = declared.get(rec.key)
         if d is None:
             return rec
         want, have = d.fields, rec.fields
+        for name in state_only:
+            if name in have:
+                return rec
         # All in C: every declared (name, value) is in the record, and of the same type
         # (JSON's 1, 1.0 and true compare equal in Python; the diff tells them apart).
         if not (want.items() <= have.items()) or not all(
