@@ -29,9 +29,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 import reconcile
 from reconcile.config import SECRET_SETTINGS, Project
-from reconcile.model import Collection, Desired, Prune
+from reconcile.model import Collection, Desired, Prune, decode_fields
 
 FORMAT = 2  # raise when the entry layout changes (2: items' fields as canonical JSON text)
 
@@ -90,14 +92,14 @@ class ManifestCache:
             check, _, blob = entry.read_bytes().partition(b"\n")
             if check.decode() != digest(blob):
                 return None  # damaged: items' texts are decoded later, so nothing may be off
-            doc = json.loads(blob)
+            doc = msgspec.json.decode(blob)
             if doc.get("format") != FORMAT or doc.get("file") != rel:
                 return None
             for ref, shown, want in doc["sources"]:
                 if not self._source_unchanged(path, ref, shown, want):
                     return None
             return [_collection(c) for c in doc["collections"]]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, msgspec.MsgspecError):
             return None  # no entry, or one that is not ours: load the file
 
     def _source_unchanged(self, path: Path, ref: str, shown: str, want: str) -> bool:
@@ -129,10 +131,10 @@ class ManifestCache:
         try:
             blob = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
             if json.loads(blob) != doc or not all(
-                json.loads(d.text) == d.fields for c in collections for d in c.items
+                decode_fields(d.text) == d.fields for c in collections for d in c.items
             ):
                 return  # JSON would not give it back as it was (a number key, NaN): not kept
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, msgspec.MsgspecError):
             return
         prefix, entry = self._files(rel, data)
         try:
