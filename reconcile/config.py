@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from reconcile import lifetimes, redact
 from reconcile.errors import ConfigError, Problem
 from reconcile.manifest.located import LocatedDict, LocatedList, load_documents
-from reconcile.manifest.schemas import config_schema, schema_problems
+from reconcile.manifest.schemas import config_problems
 from reconcile.provider_types import TYPES
 
 CONFIG_NAME = "reconcile.yaml"
@@ -196,7 +196,7 @@ def load_project(
             f"{name}:1:1: {CONFIG_NAME} must hold one mapping (version, state, manifests, providers)"
         )
     raw: LocatedDict = docs[0][0]
-    problems += schema_problems(config_schema(), raw, name)
+    problems += config_problems(raw, name)
     for pname, pdoc in (raw.get("providers") or {}).items():
         if isinstance(pdoc, LocatedDict):
             for key in SECRET_SETTINGS & set(pdoc):

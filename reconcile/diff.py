@@ -146,7 +146,7 @@ def plan_collection(
             )
         )
 
-    declared = {d.key for d in coll.items}
+    in_state = 0  # declared items state knows: when all of state, no entry is left over
     # A matched record (see `unchanged`: every declared field held alike, toggles too, and
     # no trigger declared) that state knows plans nothing, unless reads hide a toggle.
     quiet = not unobservable
@@ -154,6 +154,8 @@ def plan_collection(
     for d in coll.items:
         known = state.get(d.key)
         have = live.get(d.key)
+        if known is not None:
+            in_state += 1
         if (
             quiet
             and known is not None
@@ -225,7 +227,11 @@ def plan_collection(
                         d.origin,
                     )
 
-    for key, entry in state.items():
+    # Keys are unique in a collection (the loader refuses one twice): a 100,000-key set is
+    # built only when state holds entries the manifest no longer declares, or for prune: all.
+    leftover = in_state < len(state)
+    declared = {d.key for d in coll.items} if leftover or coll.prune is Prune.ALL else set()
+    for key, entry in state.items() if leftover else ():
         if key in declared:
             continue
         have = live.get(key)

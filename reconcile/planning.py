@@ -206,6 +206,8 @@ def _duplicates(
 ) -> set[str]:
     """Keys the vendor holds twice: those we declare or manage are blocked, with an error."""
     blocked: set[str] = set()
+    if not live.duplicates:
+        return blocked
     declared = {d.key for d in r.coll.items}
     for key, recs in live.duplicates.items():
         ids = ", ".join(_describe(rec, lineage) for rec in recs)
