@@ -39,6 +39,7 @@ from reconcile.model import (
 from reconcile.providers import make_provider
 from reconcile.providers.base import Provider, ReadResult
 from reconcile.state.base import KnownCollection, StateStore
+from reconcile.state.rows import share_texts
 
 Progress = Callable[[int, int], None]
 
@@ -217,6 +218,8 @@ class Engine:
             reads = [pool.submit(read, w) for w in work]
             try:
                 by_identity = self.store.owned_by_collection(sorted(wanted))
+                for coll, _, ident in work:  # before the reads end: the plan's peak is then
+                    share_texts(coll.items, by_identity.get(ident, {}))
 
                 def state_of(ident: str) -> dict[str, StateEntry]:
                     if not claims.get(ident):

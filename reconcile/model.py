@@ -173,6 +173,12 @@ class Desired:
         f = self._fields
         return f if isinstance(f, str) else compact_json(f)
 
+    @property
+    def kept_text(self) -> str | None:
+        """The text the item keeps its fields as, or None when it keeps a mapping."""
+        f = self._fields
+        return f if isinstance(f, str) else None
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Desired):
             return NotImplemented
