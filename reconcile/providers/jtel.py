@@ -14,6 +14,7 @@ endpoint and never "already gone", and no call is built without a contact id.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
@@ -59,7 +60,6 @@ class JtelProvider(Provider):
         super().__init__(dataclasses.replace(config, url=f"{config.url}/{client_id}"), transport)
         self._campaigns: list[Mapping[str, Any]] | None = None
         self._campaigns_lock = threading.Lock()
-        self._writable: dict[tuple[str, ...], tuple[str, ...]] = {}  # a record's keys -> ours
         s = config.settings
         # Settings for what the vendor leaves open (README, table of vendor assumptions).
         self.id_keys = _ID_KEYS if s.get("id_field", "auto") == "auto" else (s["id_field"],)
@@ -84,6 +84,11 @@ class JtelProvider(Provider):
             "JtelList", [("records", list.__class_getitem__(record) | None, msgspec.UNSET)]
         )
         self._list_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(body)
+        at = {name: i for i, name in enumerate(self._read_names)}
+        self._at_campaign, self._at_lock = at["DiallerCampaignsID"], at[self.lock_field]
+        self._at_ids = tuple((k, at[k]) for k in self.id_keys)
+        owned = tuple(k for k in WRITABLE if k != "UserData")
+        self._owned_names, self._owned_at = owned, operator.itemgetter(*(at[k] for k in owned))
 
     def auth_headers(self) -> Mapping[str, str]:
         return {
@@ -153,20 +158,19 @@ class JtelProvider(Provider):
         foreign = unplaced = 0
         lock_shown = False
         match = matcher(coll)
-        for raw in self._list(method, path, coll.prefix):
-            if not isinstance(raw, Mapping):
-                continue
-            campaign = raw.get("DiallerCampaignsID")
-            if campaign is None:
+        at_campaign, at_lock, unset = self._at_campaign, self._at_lock, msgspec.UNSET
+        for values in self._list(method, path, coll.prefix):
+            campaign = values[at_campaign]
+            if campaign is None or campaign is unset:
                 unplaced += 1
                 continue
             if scope_id is not None and str(campaign) != str(scope_id):
                 foreign += 1  # the server ignored the campaign filter: never ours here
                 continue
-            rec = self._parse(raw)
+            rec = self._parse(values)
             if rec is None:
                 continue  # no UserData: not addressable, so never ours
-            lock_shown = lock_shown or self.lock_field in raw
+            lock_shown = lock_shown or values[at_lock] is not unset
             rec = match(rec)
             if rec.key in records or rec.key in duplicates:
                 first = records.pop(rec.key, None)
@@ -194,9 +198,11 @@ class JtelProvider(Provider):
             )
         return ReadResult(records, duplicates, tuple(warnings), unobservable)
 
-    def _list(self, method: str, path: str, address: str) -> Iterator[Any]:
-        """The records of a list body, each a mapping of the fields a read looks at. A body
-        without a `records` list is refused: read as empty, every record would look deleted."""
+    def _list(self, method: str, path: str, address: str) -> Iterator[tuple[Any, ...]]:
+        """The records of a list body, each as the values of the fields a read looks at
+        (`_read_names`; UNSET where the record lacks one); a record that is no object is
+        skipped. A body without a `records` list is refused: read as empty, every record
+        would look deleted."""
         with _WHOLE_BODIES:
             data = self.client.read_body(method, path, address=address)
             try:
@@ -225,17 +231,16 @@ class JtelProvider(Provider):
         if not records:
             return
         if not typed:
-            yield from records
+            yield from (self._values(raw) for raw in records if isinstance(raw, Mapping))
             return
-        names, unset = self._read_names, msgspec.UNSET
         astuple = msgspec.structs.astuple
         for i, rec in enumerate(records):
             records[i] = None  # each record is let go of once read
-            values = astuple(rec)
-            if unset in values:  # a field the body lacks is missing, not null
-                yield {k: v for k, v in zip(names, values, strict=True) if v is not unset}
-            else:
-                yield dict(zip(names, values, strict=True))
+            yield astuple(rec)
+
+    def _values(self, raw: Mapping[str, Any]) -> tuple[Any, ...]:
+        unset = msgspec.UNSET
+        return tuple(raw.get(name, unset) for name in self._read_names)
 
     def _not_json(self, method: str, path: str, address: str, exc: Exception) -> ProviderError:
         return ProviderError(
@@ -257,7 +262,7 @@ class JtelProvider(Provider):
                     f"jtel contact {remote_id} belongs to campaign {raw.get('DiallerCampaignsID')}, not {scope_id}",
                     address=coll.prefix,
                 )
-            return self._parse(raw)
+            return self._parse(self._values(raw)) if isinstance(raw, Mapping) else None
         return None
 
     def history(self, change_like: Live, scope_id: str | None) -> list[dict[str, Any]]:
@@ -267,22 +272,29 @@ class JtelProvider(Provider):
         rows = body.get("records", body) if isinstance(body, Mapping) else body
         return [dict(r) for r in rows if isinstance(r, Mapping)] if isinstance(rows, list) else []
 
-    def _parse(self, raw: Mapping[str, Any]) -> Live | None:
-        key = raw.get("UserData")
-        if key in (None, ""):
+    def _parse(self, values: tuple[Any, ...]) -> Live | None:
+        """A live record from the values of `_read_names` (UNSET: the field is missing)."""
+        key = values[0]  # UserData
+        if key is None or key == "" or key is msgspec.UNSET:
             return None
         # Empty fields are left out (a missing field compares as null, and a field cleared
         # with "" reads back as ""): a jtel record carries ~40 writable fields, mostly empty.
-        names = tuple(raw)
-        writable = self._writable.get(names)
-        if writable is None:  # one or a few distinct key lists in a whole body
-            writable = self._writable[names] = tuple(
-                k for k in names if k in _WRITABLE and k != "UserData"
-            )
-        fields: dict[str, Any] = {k: v for k in writable if (v := raw[k]) is not None and v != ""}
-        fields["locked"] = bool(raw.get(self.lock_field))
-        rid = self._id_of(raw)
-        return Live(key=str(key), remote_id=rid or "", fields=fields)
+        unset = msgspec.UNSET
+        fields: dict[str, Any] = {
+            k: v
+            for k, v in zip(self._owned_names, self._owned_at(values), strict=True)
+            if v is not None and v is not unset and v != ""
+        }
+        lock = values[self._at_lock]
+        fields["locked"] = lock is not unset and bool(lock)
+        rid = ""
+        for k, i in self._at_ids:
+            v = values[i]
+            if v is not None and v is not unset and v != "":
+                self._id_key_seen = k
+                rid = str(v)
+                break
+        return Live(key=str(key), remote_id=rid, fields=fields)
 
     def _id_of(self, raw: Mapping[str, Any]) -> str | None:
         for k in self.id_keys:
