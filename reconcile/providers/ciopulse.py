@@ -266,11 +266,15 @@ class CiopulseProvider(Provider):
 
     def _parse(self, raw: Mapping[str, Any]) -> Live | None:
         ids, layout = self._layout(tuple(raw))
-        key = next((raw[k] for k in ids if raw[k] not in (None, "")), None)
-        if key is None:
+        for k in ids:  # the first id key with a value (a loop: read once per live record)
+            key = raw[k]
+            if key is not None and key != "":
+                break
+        else:
             return None
         fields = {name: None if (v := raw[k]) == "" else v for k, name in layout}
-        return Live(key=str(key), remote_id=str(key), fields=fields)
+        key = key if type(key) is str else str(key)
+        return Live(key, key, fields)
 
 
 def _groups(body: Any) -> Iterable[Mapping[str, Any]]:
