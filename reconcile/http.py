@@ -315,30 +315,33 @@ def _joined(chunks: Iterator[bytes]) -> bytearray:
 
 
 class _Reader:
-    """A file-like view of an iterator of byte chunks, for ijson."""
+    """A file-like view of an iterator of byte chunks, for ijson. A chunk may be the whole
+    body (a transport that does not stream): it is handed out in pieces through a view,
+    never re-copied from its start for each piece."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self.chunks = chunks
         self.buffer = b""
+        self.at = 0  # bytes of `buffer` already handed out
+
+    def _fill(self, n: int) -> None:
+        """Buffer at least `n` unread bytes (fewer at the end); n < 0: all of them."""
+        while n < 0 or len(self.buffer) - self.at < n:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                return
+            self.buffer = self.buffer[self.at :] + chunk if self.at < len(self.buffer) else chunk
+            self.at = 0
 
     def peek(self, n: int) -> bytes:
-        while len(self.buffer) < n:
-            chunk = next(self.chunks, None)
-            if chunk is None:
-                break
-            self.buffer += chunk
-        return self.buffer[:n]
+        self._fill(n)
+        return self.buffer[self.at : self.at + n]
 
     def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self.buffer) < n:
-            chunk = next(self.chunks, None)
-            if chunk is None:
-                break
-            self.buffer += chunk
-        if n < 0:
-            out, self.buffer = self.buffer, b""
-        else:
-            out, self.buffer = self.buffer[:n], self.buffer[n:]
+        self._fill(n)
+        end = len(self.buffer) if n < 0 else min(len(self.buffer), self.at + n)
+        out = self.buffer[self.at : end]
+        self.at = end
         return out
 
 
