@@ -34,7 +34,9 @@ def admin(emu: JtelEmulator, req: Request) -> Response:
             if not isinstance(patch, dict):
                 raise ValueError("a patch is a JSON object of fields")
             patch.pop("ID", None)
+            before = c["DiallerCampaignsID"]
             c.update(patch)
+            emu.moved(c, before)  # a patch may move the contact to another campaign
             return Response.json(200, c)
         if m == "DELETE":
             emu.delete(c)

@@ -14,6 +14,7 @@ keeps the try counters. Every other open point is a setting (`schema.JtelSetting
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from reconcile.sandbox.core import Emulator, Request, Response
@@ -82,6 +83,12 @@ class JtelEmulator(Emulator):
         super().__init__()
         self.campaigns: dict[int, dict[str, Any]] = {}
         self.contacts: dict[int, Contact] = {}
+        # The contacts of each campaign, so a campaign's list does not scan every campaign's
+        # contacts (19 lists of 500,000 contacts in the benchmarks). Keyed by the stored
+        # DiallerCampaignsID value as dict keys compare, which is how the list filter's `==`
+        # compares it too; every change of a contact's campaign goes through `moved`.
+        self.by_campaign: dict[Any, dict[int, Contact]] = {}
+        self.unsorted: set[Any] = set()  # campaigns a contact moved into, out of id order
         self.history: dict[int, list[dict[str, Any]]] = {}
         self.next_id = FIRST_CONTACT_ID
         self.reset()
@@ -91,6 +98,8 @@ class JtelEmulator(Emulator):
         for cid, name in SEED_CAMPAIGNS:
             self.add_campaign(cid, name)
         self.contacts = {}
+        self.by_campaign = {}
+        self.unsorted = set()
         self.history = {}
         self.next_id = FIRST_CONTACT_ID
 
@@ -178,12 +187,49 @@ class JtelEmulator(Emulator):
 
     def _list_contacts(self, req: Request) -> Response:
         cid = req.param("diallerCampaignsID")
-        rows = list(self.contacts.values())
         if cid and self.settings.campaign_filter:  # older releases ignore the parameter
             if not cid.isdigit() or int(cid) not in self.campaigns:
                 return _err(404, "Dialler campaign not found")
-            rows = [c for c in rows if c["DiallerCampaignsID"] == int(cid)]
+            rows = list(self._campaign_contacts(int(cid)))
+        else:
+            rows = list(self.contacts.values())
         return _list([present(c, self.settings) for c in rows])
+
+    def _campaign_contacts(self, cid: int) -> Iterable[Contact]:
+        """A campaign's contacts in the order of `self.contacts`, as a scan would give them."""
+        if cid in self.unsorted:
+            # Ids are handed out in increasing order and never reused, so the order of
+            # `self.contacts` is the order of the ids.
+            self.by_campaign[cid] = dict(sorted(self.by_campaign[cid].items()))
+            self.unsorted.discard(cid)
+        return self.by_campaign.get(cid, {}).values()
+
+    def _file(self, c: Contact) -> None:
+        """Put a contact in its campaign's index (after the campaign's other contacts)."""
+        try:
+            bucket = self.by_campaign.setdefault(c["DiallerCampaignsID"], {})
+        except TypeError:  # unhashable (an admin patch may store anything): no list shows it
+            return
+        if bucket and next(reversed(bucket)) > c["ID"]:
+            self.unsorted.add(c["DiallerCampaignsID"])
+        bucket[c["ID"]] = c
+
+    def _unfile(self, c: Contact, campaign: Any) -> None:
+        """Take a contact out of the index of `campaign`, the DiallerCampaignsID it had."""
+        try:
+            bucket = self.by_campaign.get(campaign)
+        except TypeError:
+            return
+        if bucket is not None:
+            bucket.pop(c["ID"], None)
+
+    def moved(self, c: Contact, before: Any) -> None:
+        """Keep the index in step after a change that may have set the contact's
+        DiallerCampaignsID; `before` is the value it had."""
+        if c["DiallerCampaignsID"] is before:
+            return  # not set: the contact keeps its place in its campaign's order
+        self._unfile(c, before)
+        self._file(c)
 
     def _with_userdata(self, req: Request) -> list[Contact]:
         ud = req.param("userData")
@@ -295,7 +341,9 @@ class JtelEmulator(Emulator):
                 # documented import example sends nulls); try counters are left as they are.
                 found.update(stored(self._with_nulls(data, refuse=False)))
                 if self.settings.duplicates_scope == "account":
+                    before = found["DiallerCampaignsID"]
                     found["DiallerCampaignsID"] = cid  # overwritten with the row's campaign too
+                    self.moved(found, before)
                 return self._import_answer(found)
         return self._import_answer(self.insert(cid, stored(data)))
 
@@ -329,6 +377,7 @@ class JtelEmulator(Emulator):
         )
         blank_counters(c)
         self.contacts[self.next_id] = c
+        self._file(c)
         self.next_id += 1
         return c
 
@@ -356,6 +405,7 @@ class JtelEmulator(Emulator):
 
     def delete(self, c: Contact) -> None:
         del self.contacts[int(c["ID"])]
+        self._unfile(c, c["DiallerCampaignsID"])
         self.history.pop(int(c["ID"]), None)
 
     def _action(self, contacts: list[Contact], action: str) -> Response:
