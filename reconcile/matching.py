@@ -73,6 +73,7 @@ def matcher(coll: Collection) -> Callable[[Live], Live]:
     # the diff may pass it without looking at its fields (`unchanged`).
     spec = kinds.get(coll.kind)
     state_only = tuple(spec.triggers) if spec is not None else ()
+    last: list[Mapping[str, JSON]] = [NO_FIELDS]  # the extras the last record shared
 
     def match(rec: Live) -> Live:
         d = declared.get(rec.key)
@@ -96,11 +97,21 @@ def matcher(coll: Collection) -> Callable[[Live], Live]:
         rid = d.key if rec.remote_id == rec.key else rec.remote_id
         if len(have) == len(want):
             return Live(d.key, rid, Matched(d, NO_FIELDS))  # nothing besides
-        extra: Mapping[str, JSON] = {k: v for k, v in have.items() if k not in want}
+        # Most records show the same few fields besides (jtel: Amount 0.0, locked false):
+        # first try the extras the last record shared. They are this record's exactly when
+        # each is held alike (type too) and undeclared, and as many as the record has besides.
+        extra: Mapping[str, JSON] = last[0]
+        if len(extra) == len(have) - len(want):
+            for k, v in extra.items():
+                if k in want or k not in have or (w := have[k]) != v or type(w) is not type(v):
+                    break
+            else:
+                return Live(d.key, rid, Matched(d, extra))
+        extra = {k: v for k, v in have.items() if k not in want}
         if len(extras) < _SHARED_EXTRAS:
             try:
                 sig = (tuple(extra.items()), tuple(map(type, extra.values())))
-                extra = extras.setdefault(sig, extra)
+                extra = last[0] = extras.setdefault(sig, extra)
             except TypeError:  # a list or map among them: kept as it is
                 pass
         return Live(d.key, rid, Matched(d, extra))
