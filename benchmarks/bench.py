@@ -70,27 +70,20 @@ class SandboxProcess:
 
 
 def run(project: Path, *args: str) -> tuple[float, float, int, str]:
-    """Run reconcile in its own process: (wall seconds, peak RSS MB, exit code, output tail)."""
-    code = (
-        "import resource, sys, time\n"
-        "from reconcile.cli import run_cli\n"
-        "t = time.perf_counter()\n"
-        "rc = run_cli(sys.argv[1:])\n"
-        "wall = time.perf_counter() - t\n"
-        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "print(f'@@BENCH {wall:.3f} {rss:.1f}', file=sys.stderr)\n"
-        "sys.exit(rc)\n"
-    )
-    started = time.perf_counter()
-    p = subprocess.run(
-        [sys.executable, "-c", code, "-C", str(project), "--no-color", *args],
-        capture_output=True,
-        text=True,
-    )
-    outer = time.perf_counter() - started
-    line = [ln for ln in p.stderr.splitlines() if ln.startswith("@@BENCH")]
-    rss = float(line[-1].split()[2]) if line else float("nan")
-    return outer, rss, p.returncode, (p.stdout + p.stderr)[-600:]
+    """Run `python -m reconcile` (the command users run, exit included) in its own process:
+    (wall seconds, peak RSS MB of that process alone, exit code, output tail)."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        p = subprocess.Popen(
+            [sys.executable, "-m", "reconcile", "-C", str(project), "--no-color", *args],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - started
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        tail = out.read().decode(errors="replace")[-600:]
+    return wall, usage.ru_maxrss / 1024, p.returncode, tail
 
 
 def config(url: str, extra: str = "") -> str:

@@ -8,12 +8,14 @@ Exit codes are decided here and only here: 0 success and nothing to do,
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections.abc import Sequence
 
 import click
 
 from reconcile import __version__, redact
+from reconcile.cli import common
 from reconcile.cli.common import EXIT_INTERRUPTED, Context, SuggestingGroup, echo_err, setup_logging
 from reconcile.errors import ReconcileError
 
@@ -63,7 +65,19 @@ _register()
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: run the CLI and map every outcome to an exit code."""
-    sys.exit(run_cli(argv))
+    common.LEFT_TO_EXIT = []
+    code = run_cli(argv)
+    if not common.LEFT_TO_EXIT:
+        sys.exit(code)
+    # A run that used an engine has closed it (sessions ended, state and its journal
+    # committed and closed) and written its output: end the process without freeing its
+    # data object by object. Only the standard streams are left to flush.
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, OSError):
+        code = code or EXIT_ERROR
+    os._exit(code)
 
 
 def _malloc_settings() -> None:
