@@ -35,7 +35,7 @@ import reconcile
 from reconcile.config import SECRET_SETTINGS, Project
 from reconcile.model import Collection, Desired, Prune, decode_fields
 
-FORMAT = 2  # raise when the entry layout changes (2: items' fields as canonical JSON text)
+FORMAT = 2  # raise when the entry layout changes (2: items' fields as compact JSON text)
 
 
 def digest(data: bytes) -> str:
@@ -162,7 +162,7 @@ def _plain(c: Collection) -> dict[str, Any]:
 
 
 def _collection(d: dict[str, Any]) -> Collection:
-    # Items keep their fields as canonical JSON text (see `Desired`): decoded when used.
+    # Items keep their fields as compact JSON text (see `Desired`): decoded when used.
     keys, texts, origins = d["keys"], d["texts"], d["origins"]
     if not len(keys) == len(texts) == len(origins) or not all(map(_is_object_text, texts)):
         raise ValueError("a damaged entry")

@@ -287,21 +287,20 @@ class JtelProvider(Provider):
         }
         lock = values[self._at_lock]
         fields["locked"] = lock is not unset and bool(lock)
-        rid = ""
+        return Live(key=str(key), remote_id=self._id_in(values) or "", fields=fields)
+
+    def _id_in(self, values: tuple[Any, ...]) -> str | None:
+        """The contact id of a record's values: the first id key it carries with a value."""
+        unset = msgspec.UNSET
         for k, i in self._at_ids:
             v = values[i]
             if v is not None and v is not unset and v != "":
                 self._id_key_seen = k
-                rid = str(v)
-                break
-        return Live(key=str(key), remote_id=rid, fields=fields)
+                return str(v)
+        return None
 
     def _id_of(self, raw: Mapping[str, Any]) -> str | None:
-        for k in self.id_keys:
-            if raw.get(k) not in (None, ""):
-                self._id_key_seen = k
-                return str(raw[k])
-        return None
+        return self._id_in(self._values(raw))
 
     # -- writes ---------------------------------------------------------------------
     def write(self, change: Change, scope_id: str | None) -> str | None:

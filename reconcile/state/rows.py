@@ -39,6 +39,11 @@ class JsonFields(Mapping[str, JSON]):
     def text(self) -> str:
         return self._raw
 
+    def share(self, text: str) -> None:
+        """Hold `text` instead of an equal copy of it (see `share_texts`)."""
+        if self._raw == text:
+            self._raw = text
+
     def __getitem__(self, key: str) -> JSON:
         return self._decoded()[key]
 
@@ -84,7 +89,7 @@ def dumps(value: Mapping[str, JSON] | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, JsonFields):
-        return value.text  # stored as read (rows written before 0.2 have sorted names)
+        return value.text  # stored as read (rows of earlier releases have sorted names)
     return compact_json(value)
 
 
@@ -97,8 +102,8 @@ def share_texts(items: Iterable[Desired], entries: Mapping[str, StateEntry]) -> 
         if text is None:
             continue
         e = entries.get(d.key)
-        if e is not None and type(e.fields) is JsonFields and e.fields._raw == text:
-            e.fields._raw = text
+        if e is not None and type(e.fields) is JsonFields:
+            e.fields.share(text)
 
 
 def entry_json(e: StateEntry | None) -> str | None:
