@@ -39,7 +39,7 @@ def _jtel_expected(emu: JtelEmulator, cid: int | None) -> bytes:
             "orderBy": "Name",
             "ascending": True,
             "status": 200,
-        }  # fmt: skip
+        }
     )
 
 
