@@ -132,6 +132,8 @@ def canonical_json(fields: Mapping[str, JSON]) -> str:
 def compact_json(fields: Mapping[str, JSON]) -> str:
     """Fields as one compact JSON text in their own order: a declared item's, so that its
     changes are listed in the manifest's order whether it came from the file or the cache."""
+    if not fields:
+        return "{}"  # a blacklist entry's: 100,000s of them journaled and stored
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -205,3 +205,41 @@ def test_a_collection_read_whole_in_more_than_one_piece(open_store: object) -> N
         )  # fmt: skip
         assert dict(back.fields) == dict(e.fields)
     store.close()
+
+
+def test_a_batch_is_journaled_in_one_go_and_each_answer_lands_on_its_own_row(
+    open_store: object,
+) -> None:
+    """A batch upload journals many writes in one transaction; each entry keeps its own
+    journal row, and mixed answers (taken, refused, unknown, a delete) each reach theirs."""
+    store: StateStore = open_store()  # type: ignore[operator]
+    gone = StateEntry("p/contacts/D", "p", "ciopulse/contacts", "", "D", "D", {"x": 0})
+    store.put(gone)
+    creates = [_change(Action.CREATE, f"K{i}", {"x": i}) for i in range(5)]
+    delete = _change(Action.DELETE, "D")
+    changes = [*creates, delete]
+    previous: list[StateEntry | None] = [None] * 5 + [gone]
+    jids = store.begin_writes(changes, previous)
+    assert len(set(jids)) == 6
+    rows = {r["id"]: r for r in store.journal(limit=10)}
+    assert [rows[j]["address"] for j in jids] == [c.address for c in changes]
+    assert all(store.get(c.address).status is Status.UNCERTAIN for c in changes)  # type: ignore[union-attr]
+    outcomes = [
+        Outcome("ok", "R0"),
+        Outcome("failed", None, "refused"),
+        Outcome("unknown", None, "timeout"),
+        Outcome("ok", "R3"),
+        Outcome("ok", "R4"),
+        Outcome("ok", None),
+    ]
+    store.finish_writes(jids, changes, previous, outcomes)
+    rows = {r["id"]: r for r in store.journal(limit=10)}
+    assert [rows[j]["outcome"] for j in jids] == ["ok", "failed", "unknown", "ok", "ok", "ok"]
+    assert rows[jids[1]]["detail"] == "refused"
+    k0 = store.get("p/contacts/K0")
+    assert k0 is not None and k0.status is Status.OK and k0.remote_id == "R0"
+    assert store.get("p/contacts/K1") is None  # refused create: never there
+    k2 = store.get("p/contacts/K2")
+    assert k2 is not None and k2.status is Status.UNCERTAIN
+    assert store.get("p/contacts/D") is None  # deleted at the vendor: forgotten
+    store.close()

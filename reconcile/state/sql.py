@@ -85,21 +85,34 @@ class SqlStore(StateStore):
             )
         return serial
 
+    _UPSERT = (
+        "INSERT INTO resources (address, provider, kind, scope, key, remote_id, fields, status, updated_at, collection) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (address) DO UPDATE SET "
+        "provider = excluded.provider, kind = excluded.kind, scope = excluded.scope, key = excluded.key, "
+        "remote_id = excluded.remote_id, fields = excluded.fields, status = excluded.status, "
+        "updated_at = excluded.updated_at, collection = excluded.collection"
+    )  # fmt: skip
+
     def _upsert(self, cur: Any, e: StateEntry, at: str | None = None) -> str:
         """Write one record; returns the identity of the collection that owns it."""
-        owner = e.collection or f"{e.provider}/{e.kind}/{e.scope}"
-        cur.execute(
-            self._q(
-                "INSERT INTO resources (address, provider, kind, scope, key, remote_id, fields, status, updated_at, collection) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (address) DO UPDATE SET "
-                "provider = excluded.provider, kind = excluded.kind, scope = excluded.scope, key = excluded.key, "
-                "remote_id = excluded.remote_id, fields = excluded.fields, status = excluded.status, "
-                "updated_at = excluded.updated_at, collection = excluded.collection"
-            ),
+        return self._upsert_many(cur, [e], at)[0]
+
+    def _upsert_many(self, cur: Any, entries: list[StateEntry], at: str | None = None) -> list[str]:
+        """Write records in one statement; returns the identity of each one's collection."""
+        if not entries:
+            return []
+        at = at or now()
+        owners = [e.collection or f"{e.provider}/{e.kind}/{e.scope}" for e in entries]
+        rows = [
             (e.address, e.provider, e.kind, e.scope, e.key, e.remote_id, dumps(e.fields),
-             e.status.value, at or now(), owner),
-        )  # fmt: skip
-        return owner
+             e.status.value, at, owner)
+            for e, owner in zip(entries, owners, strict=True)
+        ]  # fmt: skip
+        if len(rows) == 1:
+            cur.execute(self._q(self._UPSERT), rows[0])
+        else:
+            cur.executemany(self._q(self._UPSERT), rows)
+        return owners
 
     def _delete(self, cur: Any, address: str) -> list[str]:
         """Forget one record; returns the identity of its collection (empty if it was not there)."""
@@ -318,7 +331,7 @@ class SqlStore(StateStore):
         if not puts and not removes:
             return
         with self._tx() as cur:
-            owners = [self._upsert(cur, e) for e in puts]
+            owners = self._upsert_many(cur, puts)
             for address in removes:
                 owners += self._delete(cur, address)
             self._bump(cur, owners)
@@ -338,7 +351,7 @@ class SqlStore(StateStore):
             owners = [r[0] or "" for r in cur.fetchall()]
             cur.execute("DELETE FROM resources")
             cur.execute("DELETE FROM collections")
-            owners += [self._upsert(cur, e) for e in entries]
+            owners += self._upsert_many(cur, entries)
             cur.execute(self._q("UPDATE meta SET value = ? WHERE key = ?"), (lineage, "lineage"))
             cur.execute(
                 self._q("UPDATE meta SET value = ? WHERE key = ?"), (str(serial - 1), "serial")
@@ -379,75 +392,110 @@ class SqlStore(StateStore):
         with self._tx() as cur:
             at = now()
             owners: list[str] = []
+            finished: list[tuple[Any, ...]] = []
+            settled: list[StateEntry] = []
             for a in answered:
                 for j, c, p, o in zip(
                     a.journal_ids, a.changes, a.previous, a.outcomes, strict=True
                 ):
-                    owners += self._finish(cur, j, c, p, o, at)
+                    finished.append((at, o.result, o.detail[:2000], j))
+                    entry, owner = _settled(c, p, o)
+                    if entry is not None:
+                        settled.append(entry)
+                    elif owner is None:  # a record the vendor no longer holds
+                        owners += self._upsert_many(cur, settled, at)
+                        settled = []
+                        owners += self._delete(cur, c.address)
+                    else:
+                        owners.append(owner)
+            if finished:
+                cur.executemany(
+                    self._q(
+                        "UPDATE journal SET finished_at = ?, outcome = ?, detail = ? WHERE id = ?"
+                    ),
+                    finished,
+                )
+            owners += self._upsert_many(cur, settled, at)
             owners += [_owner(c, p) for c, p in zip(changes, previous, strict=True)]
             serial = self._bump(cur, owners)
-            jids = [
-                self._begin(cur, c, p, serial, at) for c, p in zip(changes, previous, strict=True)
-            ]
+            jids = self._begin(cur, changes, previous, serial, at)
         return jids
 
     def _begin(
-        self, cur: Any, change: Change, previous: StateEntry | None, serial: int, at: str
-    ) -> int:
-        cur.execute(
-            self._q(
-                "INSERT INTO journal (address, action, previous, intended, started_at, serial) "
-                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
-            ),
-            (change.address, change.action.value, entry_json(previous), dumps(change.after), at,
-             serial),
-        )  # fmt: skip
-        jid = int(cur.fetchone()[0])
-        marked = StateEntry(
-            address=change.address,
-            provider=change.provider,
-            kind=change.kind,
-            scope=change.scope,
-            key=change.key,
-            remote_id=change.remote_id or (previous.remote_id if previous else None),
-            fields=previous.fields if previous else (change.after or {}),
-            status=Status.UNCERTAIN,
-            collection=_owner(change, previous),
-        )
-        self._upsert(cur, marked, at)
-        return jid
-
-    def _finish(
         self,
         cur: Any,
-        journal_id: int,
-        change: Change,
-        previous: StateEntry | None,
-        outcome: Outcome,
+        changes: list[Change],
+        previous: list[StateEntry | None],
+        serial: int,
         at: str,
-    ) -> list[str]:
-        """Record one answer; returns the collections whose records it changed."""
-        cur.execute(
-            self._q("UPDATE journal SET finished_at = ?, outcome = ?, detail = ? WHERE id = ?"),
-            (at, outcome.result, outcome.detail[:2000], journal_id),
+    ) -> list[int]:
+        """Journal `changes` and mark their records uncertain; returns the journal ids."""
+        if not changes:
+            return []
+        rows = [
+            (c.address, c.action.value, entry_json(p), dumps(c.after), at, serial)
+            for c, p in zip(changes, previous, strict=True)
+        ]
+        insert = (
+            "INSERT INTO journal (address, action, previous, intended, started_at, serial) "
+            "VALUES (?, ?, ?, ?, ?, ?)"
         )
-        if outcome.result == "ok":
-            if change.action is Action.DELETE:
-                return self._delete(cur, change.address)
-            remote_id = (
-                outcome.remote_id or change.remote_id or (previous.remote_id if previous else None)
+        if len(rows) == 1:
+            cur.execute(self._q(insert + " RETURNING id"), rows[0])
+            jids = [int(cur.fetchone()[0])]
+        else:
+            # A batch (one upload of many entries) in one statement; its ids are found by
+            # this transaction's serial, which no other transaction shares. A unit's
+            # addresses are distinct.
+            cur.execute("SELECT COALESCE(MAX(id), 0) FROM journal")
+            floor = int(cur.fetchone()[0])
+            cur.executemany(self._q(insert), rows)
+            cur.execute(
+                self._q("SELECT address, id FROM journal WHERE id > ? AND serial = ?"),
+                (floor, serial),
             )
-            sent = {f.name for f in change.fields}
-            entry = carry_replaced(change.entry(remote_id), previous, sent)
-            if not entry.collection and previous is not None:
-                entry = replace(entry, collection=previous.collection)
-            return [self._upsert(cur, entry, at)]
-        if outcome.result == "failed":
-            # The vendor refused: nothing changed there, so state goes back to what it was.
-            if previous is None:
-                return self._delete(cur, change.address)
-            return [self._upsert(cur, previous, at)]
-        return [_owner(change, previous)]
+            ids = dict(cur.fetchall())
+            jids = [int(ids[c.address]) for c in changes]
+        marked = [
+            StateEntry(
+                address=c.address,
+                provider=c.provider,
+                kind=c.kind,
+                scope=c.scope,
+                key=c.key,
+                remote_id=c.remote_id or (p.remote_id if p else None),
+                fields=p.fields if p else (c.after or {}),
+                status=Status.UNCERTAIN,
+                collection=_owner(c, p),
+            )
+            for c, p in zip(changes, previous, strict=True)
+        ]
+        self._upsert_many(cur, marked, at)
+        return jids
+
+
+def _settled(
+    change: Change, previous: StateEntry | None, outcome: Outcome
+) -> tuple[StateEntry | None, str | None]:
+    """What one answer makes of the record: the entry to write, or (None, owner) when
+    nothing is written, or (None, None) when the record is to be forgotten."""
+    if outcome.result == "ok":
+        if change.action is Action.DELETE:
+            return None, None
+        remote_id = (
+            outcome.remote_id or change.remote_id or (previous.remote_id if previous else None)
+        )
+        sent = {f.name for f in change.fields}
+        entry = carry_replaced(change.entry(remote_id), previous, sent)
+        if not entry.collection and previous is not None:
+            entry = replace(entry, collection=previous.collection)
+        return entry, None
+    if outcome.result == "failed":
+        # The vendor refused: nothing changed there, so state goes back to what it was.
+        if previous is None:
+            return None, None
+        return previous, None
+    return None, _owner(change, previous)
 
 
 def _owner(change: Change, previous: StateEntry | None) -> str:
