@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,10 +28,23 @@ def check_e164(name: str, value: Any) -> list[tuple[str, str]]:
     return []
 
 
+# The forms every kind uses, checked without strptime (~9 µs a value; a manifest of
+# 100,000 scheduled messages): fromisoformat checks the calendar.
+_ISO_FORMS = {
+    "%Y-%m-%dT%H:%M:%S": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", re.ASCII),
+    "%Y-%m-%d %H:%M:%S": re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII),
+}
+
+
 def check_datetime(name: str, value: Any, form: str = "%Y-%m-%dT%H:%M:%S") -> list[tuple[str, str]]:
     """A real calendar date and time in `form` (no zone): 2026-02-31 is refused."""
     if value is None or not isinstance(value, str):
         return []
+    iso = _ISO_FORMS.get(form)
+    if iso is not None and iso.fullmatch(value):
+        with contextlib.suppress(ValueError):  # all parts two digits: only the calendar to check
+            dt.datetime.fromisoformat(value)
+            return []
     shown = form.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
     shown = shown.replace("%H", "hh").replace("%M", "mm").replace("%S", "ss")
     try:

@@ -33,15 +33,25 @@ import datetime as dt
 import getpass
 import os
 import socket
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from reconcile.model import JSON, Change, StateEntry
 
+_last: tuple[int, str] = (-1, "")
+
 
 def now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The time, to the second, as state and the journal write it (formatted once a
+    second: an apply writes it hundreds of times a second)."""
+    global _last
+    second = int(time.time())
+    if _last[0] != second:
+        stamp = dt.datetime.fromtimestamp(second, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _last = (second, stamp)
+    return _last[1]
 
 
 def whoami(env: Mapping[str, str] | None = None) -> str:

@@ -444,18 +444,19 @@ class SqlStore(StateStore):
             cur.execute(self._q(insert + " RETURNING id"), rows[0])
             jids = [int(cur.fetchone()[0])]
         else:
-            # A batch (one upload of many entries) in one statement; its ids are found by
-            # this transaction's serial, which no other transaction shares. A unit's
-            # addresses are distinct.
+            # Many (a batch upload, or units of several workers) in one statement; their ids
+            # are this transaction's serial's, which no other transaction shares, and
+            # ascend in the order the rows were given.
             cur.execute("SELECT COALESCE(MAX(id), 0) FROM journal")
             floor = int(cur.fetchone()[0])
             cur.executemany(self._q(insert), rows)
             cur.execute(
-                self._q("SELECT address, id FROM journal WHERE id > ? AND serial = ?"),
+                self._q("SELECT id FROM journal WHERE id > ? AND serial = ? ORDER BY id"),
                 (floor, serial),
             )
-            ids = dict(cur.fetchall())
-            jids = [int(ids[c.address]) for c in changes]
+            jids = [int(r[0]) for r in cur.fetchall()]
+            if len(jids) != len(rows):
+                raise RuntimeError(f"journaled {len(rows)} writes but found {len(jids)} rows")
         marked = [
             StateEntry(
                 address=c.address,
