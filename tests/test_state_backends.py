@@ -207,6 +207,31 @@ def test_a_collection_read_whole_in_more_than_one_piece(open_store: object) -> N
     store.close()
 
 
+def test_a_collection_whose_rows_differ_in_scope_or_kind_is_read_whole(
+    open_store: object,
+) -> None:
+    """Rows are read per provider, kind and scope: a collection owning rows of several
+    (a blacklist's channels, a record moved in from another scope) still comes back whole,
+    each row with its own."""
+    store: StateStore = open_store()  # type: ignore[operator]
+    owner = "u/ucontact/blacklist/phone"
+    rows = [
+        StateEntry(f"u/blacklist/{scope}/{key}", "u", kind, scope, key, None, {}, Status.OK, owner)
+        for key, kind, scope in [
+            ("+4930111", "ucontact/blacklist", "phone"),
+            ("+4930222", "ucontact/blacklist", "phone@Ventas"),
+            ("a@example.org", "ucontact/blacklist", "email"),
+            ("+4930333", "ucontact/dialer-base", "phone"),
+        ]
+    ]
+    store.record_many(rows, [])
+    got = store.owned_by_collection([owner])[owner]
+    assert {k: (e.kind, e.scope, e.address, e.remote_id) for k, e in got.items()} == {
+        e.key: (e.kind, e.scope, e.address, None) for e in rows
+    }
+    store.close()
+
+
 def test_a_batch_is_journaled_in_one_go_and_each_answer_lands_on_its_own_row(
     open_store: object,
 ) -> None:

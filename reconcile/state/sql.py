@@ -173,39 +173,45 @@ class SqlStore(StateStore):
         return out
 
     def owned_by_collection(self, identities: list[str]) -> dict[str, dict[str, StateEntry]]:
-        # The hot read of every plan (a million rows at the largest projects measured). The
-        # texts a collection's rows share (provider, kind, scope) are kept once, not per row.
+        # The hot read of every plan (a million rows at the largest projects measured). A
+        # collection's rows share a provider, a kind and (nearly always) a scope: each
+        # combination is read on its own, so rows carry only what differs and the texts
+        # they share are kept once.
         out: dict[str, dict[str, StateEntry]] = {}
         with self._tx() as cur:
             for collection in identities:
+                cur.execute(
+                    self._q(
+                        "SELECT DISTINCT provider, kind, scope FROM resources WHERE collection = ?"
+                    ),
+                    (collection,),
+                )
                 entries: dict[str, StateEntry] = {}
-                shared = ("", "", "")
-                for provider, kind, scope, address, key, remote_id, fields, status in self._rows_of(
-                    cur, collection
-                ):
-                    if (provider, kind, scope) != shared:
-                        shared = (provider, kind, scope)
-                    key = intern(
-                        key
-                    )  # the declared item's key, when the manifest cache interned it
-                    entries[key] = StateEntry(
-                        address, shared[0], shared[1], shared[2], key,
-                        key if remote_id == key else remote_id,
-                        JsonFields(fields), STATUS.get(status) or Status(status), collection,
-                    )  # fmt: skip
+                for provider, kind, scope in cur.fetchall():
+                    for address, key, remote_id, fields, status in self._rows_of(
+                        cur, collection, provider, kind, scope
+                    ):
+                        key = intern(key)  # the declared item's key, when the cache interned it
+                        entries[key] = StateEntry(
+                            address, provider, kind, scope, key,
+                            key if remote_id == key else remote_id,
+                            JsonFields(fields), STATUS.get(status) or Status(status), collection,
+                        )  # fmt: skip
                 if entries:
                     out[collection] = entries
         return out
 
-    def _rows_of(self, cur: Any, collection: str) -> Iterator[Sequence[Any]]:
-        """(provider, kind, scope, address, key, remote_id, fields, status) of every row a
-        collection owns."""
+    def _rows_of(
+        self, cur: Any, collection: str, provider: str, kind: str, scope: str
+    ) -> Iterator[Sequence[Any]]:
+        """(address, key, remote_id, fields, status) of every row of a collection with
+        that provider, kind and scope."""
         cur.execute(
             self._q(
-                "SELECT provider, kind, scope, address, key, remote_id, fields, status "
-                "FROM resources WHERE collection = ?"
+                "SELECT address, key, remote_id, fields, status FROM resources "
+                "WHERE collection = ? AND provider = ? AND kind = ? AND scope = ?"
             ),
-            (collection,),
+            (collection, provider, kind, scope),
         )
         while rows := cur.fetchmany(5000):
             yield from rows
