@@ -156,8 +156,8 @@ class Engine:
     def collections(self, targets: Iterable[str] = ()) -> list[Collection]:
         """Declared collections, those `targets` select when given."""
         if self._collections is None:
-            self._collections = load_collections(self.project)
-            gc.freeze()  # the declared items live as long as the run: keep them out of later collections
+            with _built_to_last():
+                self._collections = load_collections(self.project)
         targets = list(targets)
         if not targets:
             return self._collections
@@ -214,7 +214,12 @@ class Engine:
         if self.read_progress and work:
             self.read_progress(0, len(work))
         out: list[Refreshed] = []
-        with ThreadPoolExecutor(max_workers=max(1, min(4, len(work)))) as pool:
+        # Live records and state: ~5 million small containers (collector passes cost 2.1 s
+        # of a 1,000,000-record plan with the manifests' load, measured).
+        with (
+            _built_to_last(),
+            ThreadPoolExecutor(max_workers=max(1, min(4, len(work)))) as pool,
+        ):
             reads = [pool.submit(read, w) for w in work]
             try:
                 by_identity = self.store.owned_by_collection(sorted(wanted))
@@ -403,6 +408,23 @@ class Engine:
         raise UsageError(
             f"{address}: no declared collection holds this address; declare the item in a manifest first"
         )
+
+
+@contextlib.contextmanager
+def _built_to_last() -> Iterator[None]:
+    """Build data that lives as long as the run (declared items, live records, state)
+    without the cyclic collector, which would rescan it again and again (it holds no
+    cycles), then freeze it: later collections never look at it. Frozen before the
+    collector resumes, else its first pass scans everything built meanwhile. The engine
+    unfreezes and collects when it closes."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
 
 
 from reconcile.applying import ApplyResult  # noqa: E402  (re-exported for the CLI)
