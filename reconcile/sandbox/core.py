@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import msgspec
+
 ADMIN_PREFIX = "/_admin"
 
 
@@ -97,6 +99,17 @@ class Request:
         return [unquote(s) for s in rest.split("/")] if rest else []
 
 
+def json_bytes(value: Any) -> bytes:
+    """Compact UTF-8 JSON as a vendor sends it. msgspec writes a 45 MB list body in a
+    seventh of the stdlib's time, with the same bytes except a float's exponent (`1e16`
+    for `1e+16`: the same number to any reader) and NaN (null: NaN is no JSON); values
+    msgspec will not write (a map with true or null as a key) go through the stdlib."""
+    try:
+        return msgspec.json.encode(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 @dataclass(frozen=True)
 class Response:
     status: int
@@ -106,10 +119,10 @@ class Response:
 
     @classmethod
     def json(cls, status: int, value: Any, headers: Mapping[str, str] | None = None) -> Response:
-        body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         return cls(
-            status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, body
-        )
+            status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+            json_bytes(value),
+        )  # fmt: skip
 
     @classmethod
     def dropped(cls) -> Response:
