@@ -414,13 +414,13 @@ class SqlStore(StateStore):
                         owners += self._delete(cur, c.address)
                     else:
                         owners.append(owner)
-            if finished:
-                cur.executemany(
-                    self._q(
-                        "UPDATE journal SET finished_at = ?, outcome = ?, detail = ? WHERE id = ?"
-                    ),
-                    finished,
-                )
+            finish = self._q(
+                "UPDATE journal SET finished_at = ?, outcome = ?, detail = ? WHERE id = ?"
+            )
+            if len(finished) == 1:
+                cur.execute(finish, finished[0])
+            elif finished:
+                cur.executemany(finish, finished)
             owners += self._upsert_many(cur, settled, at)
             owners += [_owner(c, p) for c, p in zip(changes, previous, strict=True)]
             serial = self._bump(cur, owners)
