@@ -8,13 +8,13 @@ being silently accepted.
 
 from __future__ import annotations
 
-import gc
 from array import array
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import yaml
 
+from reconcile import collector
 from reconcile.errors import Problem
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -309,10 +309,14 @@ def load_documents(text: str, name: str) -> Iterator[tuple[Any, list[Problem]]]:
     """
     builder = _Builder(name)
     events = iter(yaml.parse(text, Loader=_Base))
-    # Building creates a million small containers and no cycles: the cyclic collector
-    # would only rescan them again and again.
-    was_enabled = gc.isenabled()
-    gc.disable()
+    # Building creates a million small containers and no cycles.
+    with collector.paused():
+        yield from _documents(builder, events, text, name)
+
+
+def _documents(
+    builder: _Builder, events: Iterator[Any], text: str, name: str
+) -> Iterator[tuple[Any, list[Problem]]]:
     try:
         for ev in events:
             if type(ev) is yaml.DocumentStartEvent:
@@ -353,6 +357,3 @@ def load_documents(text: str, name: str) -> Iterator[tuple[Any, list[Problem]]]:
         yield None, [Problem(where, f"YAML syntax error: {what}")]
     except yaml.YAMLError as exc:
         yield None, [Problem(name, f"YAML error: {exc}")]
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -108,11 +108,16 @@ class SqlStore(StateStore):
              e.status.value, at, owner)
             for e, owner in zip(entries, owners, strict=True)
         ]  # fmt: skip
-        if len(rows) == 1:
-            cur.execute(self._q(self._UPSERT), rows[0])
-        else:
-            cur.executemany(self._q(self._UPSERT), rows)
+        self._rows(cur, self._UPSERT, rows)
         return owners
+
+    def _rows(self, cur: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run `sql` for each of `rows`: one statement for many (a batch upload's 1,000),
+        a plain one for one (every single write's journal transaction)."""
+        if len(rows) == 1:
+            cur.execute(self._q(sql), rows[0])
+        elif rows:
+            cur.executemany(self._q(sql), rows)
 
     def _delete(self, cur: Any, address: str) -> list[str]:
         """Forget one record; returns the identity of its collection (empty if it was not there)."""
@@ -414,13 +419,11 @@ class SqlStore(StateStore):
                         owners += self._delete(cur, c.address)
                     else:
                         owners.append(owner)
-            finish = self._q(
-                "UPDATE journal SET finished_at = ?, outcome = ?, detail = ? WHERE id = ?"
+            self._rows(
+                cur,
+                "UPDATE journal SET finished_at = ?, outcome = ?, detail = ? WHERE id = ?",
+                finished,
             )
-            if len(finished) == 1:
-                cur.execute(finish, finished[0])
-            elif finished:
-                cur.executemany(finish, finished)
             owners += self._upsert_many(cur, settled, at)
             owners += [_owner(c, p) for c, p in zip(changes, previous, strict=True)]
             serial = self._bump(cur, owners)
@@ -455,7 +458,7 @@ class SqlStore(StateStore):
             # ascend in the order the rows were given.
             cur.execute("SELECT COALESCE(MAX(id), 0) FROM journal")
             floor = int(cur.fetchone()[0])
-            cur.executemany(self._q(insert), rows)
+            self._rows(cur, insert, rows)
             cur.execute(
                 self._q("SELECT id FROM journal WHERE id > ? AND serial = ? ORDER BY id"),
                 (floor, serial),
