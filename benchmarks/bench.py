@@ -320,6 +320,12 @@ def main() -> None:
     p.add_argument("--records", type=int, default=10_000)
     p.add_argument("--latency-ms", type=float, default=50)
     p.add_argument("--parallelism", type=int, default=16)
+    p.add_argument(
+        "--pairs",
+        type=int,
+        default=3,
+        help="interleaved (reconcile, bare httpx) pairs; medians are reported",
+    )
     p = sub.add_parser("jtel-noop")
     p.add_argument("--records", type=int, default=50_000)
     p.add_argument("--campaigns", type=int, default=5)
@@ -327,12 +333,24 @@ def main() -> None:
     p.add_argument("--records", type=int, default=10_000)
     p.add_argument("--latency-ms", type=float, default=50)
     p.add_argument("--parallelism", type=int, default=16)
+    p.add_argument(
+        "--pairs",
+        type=int,
+        default=3,
+        help="interleaved (reconcile, bare httpx) pairs; medians are reported",
+    )
     p = sub.add_parser("ucontact-apply")
     p.add_argument("--records", type=int, default=10_000, help="scheduled SMS, one request each")
     p.add_argument("--blacklist-records", type=int, default=100_000)
     p.add_argument("--batch-size", type=int, default=1000, help="blacklist entries per upload")
     p.add_argument("--latency-ms", type=float, default=50)
     p.add_argument("--parallelism", type=int, default=16)
+    p.add_argument(
+        "--pairs",
+        type=int,
+        default=3,
+        help="interleaved (reconcile, bare httpx) pairs; medians are reported",
+    )
     p = sub.add_parser("nubitalk-noop")
     p.add_argument("--records", type=int, default=100_000)
     p = sub.add_parser("blacklist")

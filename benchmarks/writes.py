@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -33,7 +34,59 @@ def _timed(n: int, parallelism: int, send: Callable[[int], None]) -> float:
     return time.perf_counter() - started
 
 
+def write_window(sb: SandboxProcess, path: str = "") -> tuple[int, float]:
+    """(calls, seconds from the first to the last arrival) of the write route the sandbox saw
+    most (or the one ending in `path`): the write phase as the vendor sees it, measured the
+    same way for reconcile and for bare httpx."""
+    stats = sb.admin("GET", "/stats")["requests"]
+    writes = {r: n for r, n in stats["by_route"].items()
+              if r.split(" ")[1] != "GET" and r.endswith(path)}  # fmt: skip
+    route = max(writes, key=lambda r: writes[r])
+    first, last = stats["spans"][route]
+    return writes[route], last - first
+
+
+def pairs_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over interleaved (reconcile, bare httpx) pairs. `share_of_bare_httpx` is the
+    whole apply (process start, plan, journal, read-back) against bare httpx's sends;
+    `writes_share_of_bare_httpx` is the write phase alone, first to last write as the
+    vendor saw them, journal included."""
+
+    def median(key: str) -> float:
+        return round(statistics.median(r[key] for r in runs), 3)
+
+    return {"pairs": len(runs), "wall_s": median("wall_s"), "bare_httpx_s": median("bare_httpx_s"),
+            "share_of_bare_httpx": median("share_of_bare_httpx"),
+            "writes_share_of_bare_httpx": median("writes_share_of_bare_httpx"),
+            "shares": [r["share_of_bare_httpx"] for r in runs],
+            "writes_shares": [r["writes_share_of_bare_httpx"] for r in runs], "runs": runs}  # fmt: skip
+
+
+def _pair(ours: dict[str, Any], bare: dict[str, Any]) -> dict[str, Any]:
+    """One pair's figures; each side's window is (calls, seconds) from `write_window`."""
+    (n_ours, w_ours), (n_bare, w_bare) = ours.pop("window"), bare.pop("window")
+    ours_rate, bare_rate = (n_ours - 1) / w_ours, (n_bare - 1) / w_bare
+    return {**ours, "bare_httpx_s": round(bare["wall_s"], 2),
+            "share_of_bare_httpx": round(bare["wall_s"] / ours["wall_s"], 3),
+            "write_window_s": round(w_ours, 2), "bare_write_window_s": round(w_bare, 2),
+            "writes_share_of_bare_httpx": round(ours_rate / bare_rate, 3)}  # fmt: skip
+
+
 def apply_bench(args: argparse.Namespace) -> dict[str, Any]:
+    """Apply of n CIOPulse creates at injected latency against bare httpx sending the same
+    upserts, in `--pairs` interleaved pairs, each side on a fresh sandbox of its own (this
+    VM's speed moves by more than the gap between the two within minutes)."""
+    runs = []
+    for _ in range(args.pairs):
+        ours = _cio_reconcile(args)
+        bare = _cio_bare(args)
+        runs.append(_pair(ours, bare))
+    return {"benchmark": "apply", "records": args.records, "latency_ms": args.latency_ms,
+            "parallelism": args.parallelism, "ceiling_per_s": args.parallelism * 1000.0 / args.latency_ms,
+            **pairs_summary(runs)}  # fmt: skip
+
+
+def _cio_reconcile(args: argparse.Namespace) -> dict[str, Any]:
     sb = SandboxProcess()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -45,25 +98,28 @@ def apply_bench(args: argparse.Namespace) -> dict[str, Any]:
                 project, "apply", "--auto-approve", "--parallelism", str(args.parallelism)
             )
             assert rc == 0, tail
+            window = write_window(sb)
             held = len(sb.admin("GET", "/ciopulse/contacts"))
-            ceiling = args.parallelism * 1000.0 / args.latency_ms
-            rate = args.records / wall
-            bare = bare_httpx_rate(sb.url, args.records, args.parallelism)
-            return {"benchmark": "apply", "records": args.records, "latency_ms": args.latency_ms, "parallelism": args.parallelism,
-                    "wall_s": round(wall, 2), "writes_per_s": round(rate, 1), "ceiling_per_s": ceiling,
-                    "share_of_ceiling": round(rate / ceiling, 3), "bare_httpx_per_s": round(bare, 1),
-                    "share_of_bare_httpx": round(rate / bare, 3), "peak_rss_mb": round(rss, 1), "vendor_holds": held}  # fmt: skip
+            assert held == args.records, held
+        return {"wall_s": round(wall, 2), "peak_rss_mb": round(rss, 1), "window": window}
+    finally:
+        sb.stop()
+
+
+def _cio_bare(args: argparse.Namespace) -> dict[str, Any]:
+    sb = SandboxProcess()
+    try:
+        sb.admin("PUT", "/faults", json={"latency_ms": args.latency_ms})
+        rate = bare_httpx_rate(sb.url, args.records, args.parallelism)
+        return {"wall_s": args.records / rate, "window": write_window(sb)}
     finally:
         sb.stop()
 
 
 def bare_httpx_rate(url: str, n: int, parallelism: int) -> float:
-    """The client stack's own ceiling, measured in the same run against the same sandbox (same
-    injected latency): `parallelism` threads sending n CIOPulse upserts through one httpx
-    client, with no planning, journal or process start. Writes/s."""
-    import base64
-    from concurrent.futures import ThreadPoolExecutor
-
+    """The client stack's own ceiling, measured in the same run against the same kind of
+    sandbox (same injected latency): `parallelism` threads sending n CIOPulse upserts through
+    one httpx client, with no planning, journal or process start. Writes/s."""
     auth = base64.b64encode(f"SANDBOX:{KEY}".encode()).decode()
     headers = {"Authorization": f"Basic {auth}", "Content-Type": "application/json; charset=utf-8"}
     limits = httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism)
@@ -73,34 +129,36 @@ def bare_httpx_rate(url: str, n: int, parallelism: int) -> float:
 
         def put(i: int) -> None:
             c = contact(i)
-            c["system_id"], c["email"] = (
-                f"BARE-{i:06d}",
-                f"bare{i}@example.com",
-            )  # emails are unique
             body = json.dumps({k: v for k, v in c.items() if k != "system_id"}).encode()
             client.put(f"/contacts/{c['system_id']}", content=body).raise_for_status()
 
-        started = time.perf_counter()
-        with ThreadPoolExecutor(parallelism) as pool:
-            list(pool.map(put, range(n)))
-        return n / (time.perf_counter() - started)
+        return n / _timed(n, parallelism, put)
 
 
 def nubitalk_apply(args: argparse.Namespace) -> dict[str, Any]:
     """Apply of n Nubitalk creates at injected latency, and bare httpx sending the same
-    creates (same endpoint, same body shape) in the same run. Each starts on an empty
-    sandbox of its own, so both write into a store of the same size (the duplicate check,
-    checkrepeated, looks the Address up among every contact held)."""
-    from concurrent.futures import ThreadPoolExecutor
+    creates (same endpoint, same body shape), in `--pairs` interleaved pairs. Each side
+    starts on an empty sandbox of its own, so both write into a store of the same size
+    (the duplicate check, checkrepeated, looks the Address up among every contact held)."""
+    runs = []
+    for _ in range(args.pairs):
+        bare = _nubitalk_bare(args)
+        ours = _nubitalk_reconcile(args)
+        runs.append(_pair(ours, bare))
+    return {"benchmark": "nubitalk-apply", "records": args.records, "latency_ms": args.latency_ms,
+            "parallelism": args.parallelism, **pairs_summary(runs)}  # fmt: skip
 
+
+NUBITALK_TOKEN = "SANDBOXNUBITALKTOKEN00000000"
+
+
+def _nubitalk_bare(args: argparse.Namespace) -> dict[str, Any]:
     n, par = args.records, args.parallelism
-    token = "SANDBOXNUBITALKTOKEN00000000"
-
     sb = SandboxProcess()
     try:
         base = f"{sb.url}/nubitalk/standard/api/v1"
         sb.admin("PUT", "/faults", json={"latency_ms": args.latency_ms})
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        headers = {"Authorization": f"Bearer {NUBITALK_TOKEN}", "Content-Type": "application/json"}
         limits = httpx.Limits(max_connections=par, max_keepalive_connections=par)
         with httpx.Client(base_url=base, headers=headers, limits=limits, timeout=120) as client:
 
@@ -109,19 +167,20 @@ def nubitalk_apply(args: argparse.Namespace) -> dict[str, Any]:
                 r = client.post("/service/486/contacts/true", content=json.dumps(body).encode())
                 r.raise_for_status()
 
-            started = time.perf_counter()
-            with ThreadPoolExecutor(par) as pool:
-                list(pool.map(post, range(n)))
-            bare = n / (time.perf_counter() - started)
+            wall = _timed(n, par, post)
+        return {"wall_s": wall, "window": write_window(sb)}
     finally:
         sb.stop()
 
+
+def _nubitalk_reconcile(args: argparse.Namespace) -> dict[str, Any]:
+    n, par = args.records, args.parallelism
     sb = SandboxProcess()
     try:
         base = f"{sb.url}/nubitalk/standard/api/v1"
         with tempfile.TemporaryDirectory() as tmp:
             project = Path(tmp)
-            extra = f"  onecontact:\n    type: nubitalk\n    url: {base}\n    token: ${{NUBITALK_TOKEN:-{token}}}\n    concurrency: {par}\n    timeout: 120\n"
+            extra = f"  onecontact:\n    type: nubitalk\n    url: {base}\n    token: ${{NUBITALK_TOKEN:-{NUBITALK_TOKEN}}}\n    concurrency: {par}\n    timeout: 120\n"
             (project / "reconcile.yaml").write_text(config(sb.url, extra))
             (project / "manifests").mkdir()
             head = "kind: nubitalk/contacts\nprovider: onecontact\nservice: 486\nrequired: [Address, Priority, AgentID]\nitems:\n"
@@ -134,13 +193,12 @@ def nubitalk_apply(args: argparse.Namespace) -> dict[str, Any]:
             sb.admin("PUT", "/faults", json={"latency_ms": args.latency_ms})
             wall, rss, rc, tail = run(project, "apply", "--auto-approve", "--parallelism", str(par))
             assert rc == 0, tail
+            window = write_window(sb)
             held = len(sb.admin("GET", "/nubitalk/contacts"))
+            assert held == n, held
+        return {"wall_s": round(wall, 2), "peak_rss_mb": round(rss, 1), "window": window}
     finally:
         sb.stop()
-    rate = n / wall
-    return {"benchmark": "nubitalk-apply", "records": n, "latency_ms": args.latency_ms, "parallelism": par,
-            "wall_s": round(wall, 2), "writes_per_s": round(rate, 1), "bare_httpx_per_s": round(bare, 1),
-            "share_of_bare_httpx": round(rate / bare, 3), "peak_rss_mb": round(rss, 1), "vendor_holds": held}  # fmt: skip
 
 
 UC = "/ucontact"
@@ -162,7 +220,8 @@ def _number(i: int) -> str:
 
 def ucontact_apply(args: argparse.Namespace) -> dict[str, Any]:
     """uContact's two write paths, each applied by reconcile and sent by bare httpx (one
-    login, the same form calls, then EndSession), each side on a sandbox of its own:
+    login, the same form calls, then EndSession), each side on a sandbox of its own, in
+    `--pairs` interleaved pairs:
 
     - scheduled SMS (`ucontact/scheduled-sms`): one ScheduleDialerSMS call per record;
     - blacklist (`ucontact/blacklist`): uploads of `--batch-size` entries each (a CSV file,
@@ -170,21 +229,25 @@ def ucontact_apply(args: argparse.Namespace) -> dict[str, Any]:
 
     The emulator is told not to process uploads during the run (it would do so inside
     later calls, under its lock); the entries are counted after processing them."""
-    bare = _ucontact_bare(args)
-    ours = _ucontact_reconcile(args)
     out: dict[str, Any] = {"benchmark": "ucontact-apply", "latency_ms": args.latency_ms,
                            "parallelism": args.parallelism}  # fmt: skip
+    runs: dict[str, list[dict[str, Any]]] = {"scheduled_sms": [], "blacklist": []}
+    for _ in range(args.pairs):
+        bare = _ucontact_bare(args)
+        ours = _ucontact_reconcile(args)
+        for path in runs:
+            runs[path].append(_pair(ours[path], bare[path]))
     for path, n, requests in (
         ("scheduled_sms", args.records, args.records),
         ("blacklist", args.blacklist_records, -(-args.blacklist_records // args.batch_size)),
     ):
-        ours_s, bare_s = ours[path]["wall_s"], bare[path]
+        summary = pairs_summary(runs[path])
+        ours_s, bare_s = summary["wall_s"], summary["bare_httpx_s"]
         out[path] = {
-            "entries": n, "requests": requests, "wall_s": ours_s, "bare_httpx_s": round(bare_s, 2),
+            "entries": n, "requests": requests,
             "requests_per_s": round(requests / ours_s, 1), "bare_requests_per_s": round(requests / bare_s, 1),
             "entries_per_s": round(n / ours_s, 1), "bare_entries_per_s": round(n / bare_s, 1),
-            "share_of_bare_httpx": round(bare_s / ours_s, 3), "peak_rss_mb": ours[path]["peak_rss_mb"],
-            "vendor_holds": ours[path]["held"], "bare_vendor_holds": bare[path + "_held"],
+            **summary,
         }  # fmt: skip
     if args.blacklist_records:
         out["blacklist"]["batch_size"] = args.batch_size
@@ -237,11 +300,13 @@ def _ucontact_bare(args: argparse.Namespace) -> dict[str, float]:
             blacklist_s = _timed(batches, par, upload)
             end = urlencode({"user": "sandbox", "token": token}).encode()
             client.post(UC_END, content=end, headers=headers).raise_for_status()
+        windows = write_window(sb, UC_SCHEDULE), write_window(sb, UC_BLACKLIST)
         sms_held, bl_held = _uc_held(sb)
     finally:
         sb.stop()
-    return {"scheduled_sms": sms_s, "blacklist": blacklist_s,
-            "scheduled_sms_held": sms_held, "blacklist_held": bl_held}  # fmt: skip
+    assert (sms_held, bl_held) == (args.records, args.blacklist_records), (sms_held, bl_held)
+    return {"scheduled_sms": {"wall_s": sms_s, "window": windows[0]},
+            "blacklist": {"wall_s": blacklist_s, "window": windows[1]}}  # fmt: skip
 
 
 def _ucontact_reconcile(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -271,8 +336,10 @@ def _ucontact_reconcile(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                 )
                 assert rc == 0, tail
                 out[path] = {"wall_s": round(wall, 2), "peak_rss_mb": round(rss, 1)}
+        out["scheduled_sms"]["window"] = write_window(sb, UC_SCHEDULE)
+        out["blacklist"]["window"] = write_window(sb, UC_BLACKLIST)
         sms_held, bl_held = _uc_held(sb)
-        out["scheduled_sms"]["held"], out["blacklist"]["held"] = sms_held, bl_held
+        assert (sms_held, bl_held) == (args.records, args.blacklist_records), (sms_held, bl_held)
     finally:
         sb.stop()
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 from typing import Any
 
 import click
@@ -25,6 +26,10 @@ _COLOURS = {
 
 
 def value(v: Any) -> str:
+    if type(v) is str:
+        # What json.dumps(v, ensure_ascii=False) makes of a string, without its set-up: a
+        # plan of 10,000 creates shows 50,000 values (0.07 s of 0.2 s).
+        return encode_basestring(v)
     return json.dumps(v, ensure_ascii=False)
 
 

@@ -317,6 +317,7 @@ class Sandbox:
         self.faults = faults or Faults()
         self._counts: Counter[str] = Counter()
         self._times: deque[float] = deque(maxlen=10_000)  # arrival times of the last calls
+        self._spans: dict[str, list[float]] = {}  # route: first and last arrival (benchmarks)
         self._count_lock = threading.Lock()
 
     @property
@@ -355,8 +356,12 @@ class Sandbox:
         if emu is None:
             return Response(404)
         with self._count_lock:
-            self._counts[f"{emu.name} {emu.route_label(req)}"] += 1
-            self._times.append(time.monotonic())
+            label = f"{emu.name} {emu.route_label(req)}"
+            self._counts[label] += 1
+            arrived = time.monotonic()
+            self._times.append(arrived)
+            span = self._spans.setdefault(label, [arrived, arrived])
+            span[1] = arrived
         scripted = self._scripted(emu, req)
         if scripted is not None:
             return self._play(scripted, emu, req)
@@ -490,6 +495,7 @@ class Sandbox:
         with self._count_lock:
             counts = dict(self._counts)
             times = list(self._times)
+            spans = {label: list(span) for label, span in self._spans.items()}
         by_vendor: Counter[str] = Counter()
         for label, n in counts.items():
             by_vendor[label.split(" ", 1)[0]] += n
@@ -499,6 +505,7 @@ class Sandbox:
                 "by_vendor": dict(by_vendor),
                 "by_route": counts,
                 "times": times,  # monotonic arrival times of the last 10,000 calls
+                "spans": spans,  # route: monotonic arrival times of its first and last call
             }
         }
 
@@ -506,6 +513,7 @@ class Sandbox:
         with self._count_lock:
             self._counts.clear()
             self._times.clear()
+            self._spans.clear()
 
     def reset(self) -> None:
         """Data, faults and counters back to the seed state."""
