@@ -19,7 +19,7 @@ from reconcile.manifest.schemas import all_schemas
 
 @click.group(cls=SuggestingGroup)
 def sandbox() -> None:
-    """The local vendor emulators (CIOPulse, jtel) on one port."""
+    """The local vendor emulators (CIOPulse, jtel, Nubitalk, uContact) on one port."""
 
 
 @sandbox.command("serve")
