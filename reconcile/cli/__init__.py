@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import click
 
 from reconcile import __version__, redact
-from reconcile.cli import common
 from reconcile.cli.common import EXIT_INTERRUPTED, Context, SuggestingGroup, echo_err, setup_logging
+from reconcile.engine import Engine
 from reconcile.errors import ReconcileError
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -49,7 +49,8 @@ def cli(
 ) -> None:
     """Contact-centre data as code: plan, apply and drift-check what each vendor holds."""
     setup_logging(debug)
-    ctx.obj = Context.make(directory, config, no_color, debug)
+    # `obj` is what `run_cli` was given: the list `main` keeps finished engines in, or None.
+    ctx.obj = Context.make(directory, config, no_color, debug, left_to_exit=ctx.obj)
 
 
 def _register() -> None:
@@ -65,9 +66,9 @@ _register()
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: run the CLI and map every outcome to an exit code."""
-    common.LEFT_TO_EXIT = []
-    code = run_cli(argv)
-    if not common.LEFT_TO_EXIT:
+    kept: list[Engine] = []
+    code = run_cli(argv, left_to_exit=kept)
+    if not kept:
         sys.exit(code)
     # A run that used an engine has closed it (sessions ended, state and its journal
     # committed and closed) and written its output: end the process without freeing its
@@ -102,7 +103,10 @@ def _malloc_settings() -> None:
         pass
 
 
-def run_cli(argv: Sequence[str] | None = None) -> int:
+def run_cli(argv: Sequence[str] | None = None, left_to_exit: list[Engine] | None = None) -> int:
+    """Run the command line in this process and return its exit code. Engines the run
+    finishes with go into `left_to_exit` when given (the caller then ends the process
+    without freeing them), else they are freed."""
     # A run builds hundreds of thousands of small, acyclic containers (items, records,
     # state entries); the default thresholds rescan them again and again (~1 s at
     # 100,000 records). Collect far less often; memory is bounded by the data anyway.
@@ -113,6 +117,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
             args=list(argv) if argv is not None else None,
             prog_name="reconcile",
             standalone_mode=False,
+            obj=left_to_exit,
         )
     except click.exceptions.UsageError as exc:
         # click would exit 2, which means "changes present" here: a typo in a cron job is not drift.

@@ -56,11 +56,23 @@ class Context:
     config: Path | None
     color: bool
     debug: bool
+    # Engines this run has finished with (vendor sessions ended, state closed), kept until
+    # the process ends, which `main` does without freeing them: a 1,000,000-record plan
+    # holds ~10 million objects, and freeing them one by one took ~0.5-1 s after the work
+    # was done. None: the caller goes on after the run (tests, the demo), so they are freed.
+    left_to_exit: list[Engine] | None = None
 
     @classmethod
-    def make(cls, directory: str, config: str | None, no_color: bool, debug: bool) -> Context:
+    def make(
+        cls,
+        directory: str,
+        config: str | None,
+        no_color: bool,
+        debug: bool,
+        left_to_exit: list[Engine] | None = None,
+    ) -> Context:
         color = not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
-        return cls(Path(directory), Path(config) if config else None, color, debug)
+        return cls(Path(directory), Path(config) if config else None, color, debug, left_to_exit)
 
     def project(self) -> Project:
         return load_project(self.directory, self.config)
@@ -105,15 +117,8 @@ class Context:
                 bar.__exit__(None, None, None)
             engine.close(collect=False)  # the process ends here: 0.2 s saved at 100,000 records
             store.close()
-            if LEFT_TO_EXIT is not None:
-                LEFT_TO_EXIT.append(engine)  # closed: its data goes with the process (`main`)
-
-
-# Engines a command-line run has finished with (vendor sessions ended, state closed), kept
-# until the process ends, which `main` does without freeing them: a 1,000,000-record plan
-# holds ~10 million objects, and freeing them one by one took ~0.5-1 s after the work was
-# done. None: not a command-line run (tests and other callers of `run_cli` free them).
-LEFT_TO_EXIT: list[Engine] | None = None
+            if self.left_to_exit is not None:
+                self.left_to_exit.append(engine)  # closed: its data goes with the process
 
 
 pass_ctx = click.make_pass_decorator(Context)
