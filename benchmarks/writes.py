@@ -76,11 +76,7 @@ def apply_bench(args: argparse.Namespace) -> dict[str, Any]:
     """Apply of n CIOPulse creates at injected latency against bare httpx sending the same
     upserts, in `--pairs` interleaved pairs, each side on a fresh sandbox of its own (this
     VM's speed moves by more than the gap between the two within minutes)."""
-    runs = []
-    for _ in range(args.pairs):
-        ours = _cio_reconcile(args)
-        bare = _cio_bare(args)
-        runs.append(_pair(ours, bare))
+    runs = [_pair(_cio_reconcile(args), _cio_bare(args)) for _ in range(args.pairs)]
     return {"benchmark": "apply", "records": args.records, "latency_ms": args.latency_ms,
             "parallelism": args.parallelism, "ceiling_per_s": args.parallelism * 1000.0 / args.latency_ms,
             **pairs_summary(runs)}  # fmt: skip
@@ -140,11 +136,7 @@ def nubitalk_apply(args: argparse.Namespace) -> dict[str, Any]:
     creates (same endpoint, same body shape), in `--pairs` interleaved pairs. Each side
     starts on an empty sandbox of its own, so both write into a store of the same size
     (the duplicate check, checkrepeated, looks the Address up among every contact held)."""
-    runs = []
-    for _ in range(args.pairs):
-        bare = _nubitalk_bare(args)
-        ours = _nubitalk_reconcile(args)
-        runs.append(_pair(ours, bare))
+    runs = [_pair(_nubitalk_reconcile(args), _nubitalk_bare(args)) for _ in range(args.pairs)]
     return {"benchmark": "nubitalk-apply", "records": args.records, "latency_ms": args.latency_ms,
             "parallelism": args.parallelism, **pairs_summary(runs)}  # fmt: skip
 
