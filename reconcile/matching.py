@@ -54,6 +54,16 @@ class Matched(Mapping[str, JSON]):
     def __repr__(self) -> str:
         return repr(dict(self))
 
+    def as_dict(self) -> dict[str, JSON]:
+        """The fields as one dict, the item's text decoded once (`dict(matched)` decodes it
+        once a field, plus twice: a first adopt fingerprints every record)."""
+        return {**self.desired.fields, **self.extra}
+
+
+def whole(fields: Mapping[str, JSON]) -> Mapping[str, JSON]:
+    """`fields` ready to be read whole: a matched record's as one dict, others as they are."""
+    return fields.as_dict() if type(fields) is Matched else fields
+
 
 def unchanged(have: Mapping[str, JSON], want: Desired) -> bool:
     """Whether `have` (a live record's fields) was matched to exactly `want` as it was read:

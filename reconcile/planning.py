@@ -229,9 +229,18 @@ def _one_owner(engine: Engine, changes: list[Change], errors: list[str]) -> list
     """A live record state already holds under another address is not adopted a second time."""
     kept = []
     moving = {c.moved_from for c in changes if c.action is Action.MOVE}
+    adopted: dict[tuple[str, str], list[str]] = {}
     for c in changes:
         if c.action is Action.ADOPT and c.remote_id:
-            owner = engine.store.owner_of(c.provider, c.kind, c.remote_id)
+            adopted.setdefault((c.provider, c.kind), []).append(c.remote_id)
+    owners = {
+        (provider, kind, remote_id): entry
+        for (provider, kind), ids in adopted.items()
+        for remote_id, entry in engine.store.owners_of(provider, kind, ids).items()
+    }
+    for c in changes:
+        if c.action is Action.ADOPT and c.remote_id:
+            owner = owners.get((c.provider, c.kind, c.remote_id))
             if owner is not None and owner.address != c.address and owner.address not in moving:
                 errors.append(
                     f"{c.address}: the vendor's record {c.remote_id} is already owned by {owner.address} in state; "

@@ -268,3 +268,44 @@ def test_a_batch_is_journaled_in_one_go_and_each_answer_lands_on_its_own_row(
     assert k2 is not None and k2.status is Status.UNCERTAIN
     assert store.get("p/contacts/D") is None  # deleted at the vendor: forgotten
     store.close()
+
+
+def test_a_large_batch_crosses_statement_limits_and_each_row_keeps_its_own(
+    open_store: object,
+) -> None:
+    """Rows are written many to a statement, at most 999 values each: a batch of 1,200 spans
+    several statements of every kind (journal entries, records, answers), and each journal
+    row and record still gets its own change's values; the owners of 1,200 remote ids come
+    back from one call, those held only."""
+    store: StateStore = open_store()  # type: ignore[operator]
+    n = 1200
+    changes = [_change(Action.CREATE, f"K{i:04d}", {"x": i}) for i in range(n)]
+    previous: list[StateEntry | None] = [None] * n
+    jids = store.begin_writes(changes, previous)
+    rows = {r["id"]: r for r in store.journal(limit=n)}
+    assert [rows[j]["address"] for j in jids] == [c.address for c in changes]
+
+    def answer(i: int) -> Outcome:
+        if i % 7 == 0:
+            return Outcome("failed", None, f"refused {i}")
+        if i % 11 == 0:
+            return Outcome("unknown", None, "timeout")
+        return Outcome("ok", f"R{i}")
+
+    store.finish_writes(jids, changes, previous, [answer(i) for i in range(n)])
+    rows = {r["id"]: r for r in store.journal(limit=n)}
+    for i in (0, 1, 7, 11, 77, 998, 999, 1000, n - 1):
+        row, entry = rows[jids[i]], store.get(changes[i].address)
+        assert (row["outcome"], row["detail"] or "") == (answer(i).result, answer(i).detail), i
+        if i % 7 == 0:
+            assert entry is None  # refused create: never there
+        elif i % 11 == 0:
+            assert entry is not None and entry.status is Status.UNCERTAIN
+        else:
+            assert entry is not None and entry.status is Status.OK
+            assert (entry.remote_id, dict(entry.fields)) == (f"R{i}", {"x": i})
+    held = store.owners_of("p", "ciopulse/contacts", [f"R{i}" for i in range(n)] + ["R-none"])
+    taken = [i for i in range(n) if i % 7 and i % 11]
+    assert sorted(held) == sorted(f"R{i}" for i in taken)
+    assert all(held[f"R{i}"].address == changes[i].address for i in taken)
+    store.close()

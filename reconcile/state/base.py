@@ -141,6 +141,13 @@ class StateStore(abc.ABC):
     def owner_of(self, provider: str, kind: str, remote_id: str) -> StateEntry | None:
         """The entry that holds this remote record, if any."""
 
+    def owners_of(
+        self, provider: str, kind: str, remote_ids: Iterable[str]
+    ) -> dict[str, StateEntry]:
+        """The entries that hold these remote records, by remote id (those held only)."""
+        found = {r: self.owner_of(provider, kind, r) for r in remote_ids}
+        return {r: e for r, e in found.items() if e is not None}
+
     @abc.abstractmethod
     def known_collections(self) -> list[KnownCollection]:
         """Every collection that owns records, as last applied (or inferred for old rows)."""
