@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reconcile.kinds import KindSpec
-from reconcile.matching import unchanged, whole
+from reconcile.matching import unchanged
 from reconcile.model import (
     JSON,
     REPLACED,
@@ -140,9 +140,7 @@ def plan_collection(
                 remote_id=remote_id,
                 fields=tuple(fields),
                 after=after,
-                live_fingerprint=fingerprint(whole(live_rec.fields))
-                if live_rec is not None
-                else None,
+                live_fingerprint=fingerprint(live_rec.fields) if live_rec is not None else None,
                 origin=origin,
                 collection=identity,
             )

@@ -13,7 +13,7 @@ The diff then knows the record is unchanged without looking at a field.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterator, Mapping
 from types import MappingProxyType
 
 from reconcile import kinds
@@ -54,15 +54,10 @@ class Matched(Mapping[str, JSON]):
     def __repr__(self) -> str:
         return repr(dict(self))
 
-    def as_dict(self) -> dict[str, JSON]:
-        """The fields as one dict, the item's text decoded once (`dict(matched)` decodes it
-        once a field, plus twice: a first adopt fingerprints every record)."""
-        return {**self.desired.fields, **self.extra}
-
-
-def whole(fields: Mapping[str, JSON]) -> Mapping[str, JSON]:
-    """`fields` ready to be read whole: a matched record's as one dict, others as they are."""
-    return fields.as_dict() if type(fields) is Matched else fields
+    def items(self) -> ItemsView[str, JSON]:
+        # The item's text decoded once for all of them (the mixin would decode it once a
+        # field: a first adopt fingerprints every record).
+        return {**self.desired.fields, **self.extra}.items()
 
 
 def unchanged(have: Mapping[str, JSON], want: Desired) -> bool:

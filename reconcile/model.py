@@ -97,8 +97,9 @@ def address_matches(address: str, target: str) -> bool:
 
 def fingerprint(fields: Mapping[str, JSON]) -> str:
     """A short stable hash of a record's fields, to tell whether it moved since a plan."""
-    # Any Mapping (state hands out lazily decoded ones) hashes as the dict it stands for.
-    plain = fields if isinstance(fields, dict) else dict(fields)
+    # Any Mapping (state and reads hand out lazily decoded ones) hashes as the dict it
+    # stands for, taken through items(): one decode for a matched record, not one a field.
+    plain = fields if isinstance(fields, dict) else dict(fields.items())
     raw = canonical_json(plain)
     return hashlib.blake2b(raw.encode(), digest_size=10).hexdigest()
 
