@@ -308,6 +308,18 @@ def emit(doc: dict[str, Any], out: Path | None) -> None:
     print(text)
 
 
+def write_options(p: argparse.ArgumentParser) -> None:
+    """What the write benchmarks (apply, nubitalk-apply, ucontact-apply) share."""
+    p.add_argument("--latency-ms", type=float, default=50)
+    p.add_argument("--parallelism", type=int, default=16)
+    p.add_argument(
+        "--pairs",
+        type=int,
+        default=3,
+        help="interleaved (reconcile, bare httpx) pairs; medians are reported",
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -318,39 +330,18 @@ def main() -> None:
     p.add_argument("--format", choices=["csv", "yaml"], default="yaml")
     p = sub.add_parser("apply")
     p.add_argument("--records", type=int, default=10_000)
-    p.add_argument("--latency-ms", type=float, default=50)
-    p.add_argument("--parallelism", type=int, default=16)
-    p.add_argument(
-        "--pairs",
-        type=int,
-        default=3,
-        help="interleaved (reconcile, bare httpx) pairs; medians are reported",
-    )
+    write_options(p)
     p = sub.add_parser("jtel-noop")
     p.add_argument("--records", type=int, default=50_000)
     p.add_argument("--campaigns", type=int, default=5)
     p = sub.add_parser("nubitalk-apply")
     p.add_argument("--records", type=int, default=10_000)
-    p.add_argument("--latency-ms", type=float, default=50)
-    p.add_argument("--parallelism", type=int, default=16)
-    p.add_argument(
-        "--pairs",
-        type=int,
-        default=3,
-        help="interleaved (reconcile, bare httpx) pairs; medians are reported",
-    )
+    write_options(p)
     p = sub.add_parser("ucontact-apply")
     p.add_argument("--records", type=int, default=10_000, help="scheduled SMS, one request each")
     p.add_argument("--blacklist-records", type=int, default=100_000)
     p.add_argument("--batch-size", type=int, default=1000, help="blacklist entries per upload")
-    p.add_argument("--latency-ms", type=float, default=50)
-    p.add_argument("--parallelism", type=int, default=16)
-    p.add_argument(
-        "--pairs",
-        type=int,
-        default=3,
-        help="interleaved (reconcile, bare httpx) pairs; medians are reported",
-    )
+    write_options(p)
     p = sub.add_parser("nubitalk-noop")
     p.add_argument("--records", type=int, default=100_000)
     p = sub.add_parser("blacklist")

@@ -106,16 +106,16 @@ def _cio_bare(args: argparse.Namespace) -> dict[str, Any]:
     sb = SandboxProcess()
     try:
         sb.admin("PUT", "/faults", json={"latency_ms": args.latency_ms})
-        rate = bare_httpx_rate(sb.url, args.records, args.parallelism)
-        return {"wall_s": args.records / rate, "window": write_window(sb)}
+        wall = bare_httpx_seconds(sb.url, args.records, args.parallelism)
+        return {"wall_s": wall, "window": write_window(sb)}
     finally:
         sb.stop()
 
 
-def bare_httpx_rate(url: str, n: int, parallelism: int) -> float:
+def bare_httpx_seconds(url: str, n: int, parallelism: int) -> float:
     """The client stack's own ceiling, measured in the same run against the same kind of
     sandbox (same injected latency): `parallelism` threads sending n CIOPulse upserts through
-    one httpx client, with no planning, journal or process start. Writes/s."""
+    one httpx client, with no planning, journal or process start. Seconds."""
     auth = base64.b64encode(f"SANDBOX:{KEY}".encode()).decode()
     headers = {"Authorization": f"Basic {auth}", "Content-Type": "application/json; charset=utf-8"}
     limits = httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism)
@@ -128,7 +128,7 @@ def bare_httpx_rate(url: str, n: int, parallelism: int) -> float:
             body = json.dumps({k: v for k, v in c.items() if k != "system_id"}).encode()
             client.put(f"/contacts/{c['system_id']}", content=body).raise_for_status()
 
-        return n / _timed(n, parallelism, put)
+        return _timed(n, parallelism, put)
 
 
 def nubitalk_apply(args: argparse.Namespace) -> dict[str, Any]:
