@@ -22,7 +22,7 @@ from reconcile.config import Project
 from reconcile.errors import ManifestError, Problem
 from reconcile.manifest.cache import ManifestCache, digest
 from reconcile.manifest.located import LocatedDict, LocatedList, load_documents, where_of
-from reconcile.manifest.schemas import envelope_schema, schema_problems, suggest
+from reconcile.manifest.schemas import envelope_problems, schema_problems, suggest
 from reconcile.model import Collection, Desired, Prune
 
 # A cell a spreadsheet would run: =SUM(...), @x, +cmd, -cmd (but +4930... and -12 are data).
@@ -203,7 +203,7 @@ def _load_document(
             [] if isinstance(doc["items"], list) else doc["items"],
             *(doc.mark("items") or (doc.line, doc.col)),
         )
-    problems += schema_problems(envelope_schema(spec, with_items=False), envelope, doc.where())
+    problems += envelope_problems(spec, envelope, doc.where())
     provider = doc.get("provider")
     if isinstance(provider, str):
         pc = project.providers.get(provider)

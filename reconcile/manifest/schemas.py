@@ -205,6 +205,30 @@ def _config_validator() -> Callable[[Any], Any]:
     return check
 
 
+def envelope_problems(spec: kinds.KindSpec, value: Any, fallback: str) -> list[Problem]:
+    """Every way a manifest document's envelope (all but its items) breaks its kind's
+    schema; passed by a compiled validator when sound, as `config_problems` does."""
+    import fastjsonschema
+
+    try:
+        _envelope_validator(spec.name)(value)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        return schema_problems(envelope_schema(spec, with_items=False), value, fallback)
+
+
+@functools.cache
+def _envelope_validator(kind: str) -> Callable[[Any], Any]:
+    import fastjsonschema
+
+    spec = kinds.get(kind)
+    assert spec is not None
+    check: Callable[[Any], Any] = fastjsonschema.compile(
+        envelope_schema(spec, with_items=False), use_default=False
+    )
+    return check
+
+
 def schema_problems(
     schema: Mapping[str, Any], value: Any, fallback: str, prefix: tuple[Any, ...] = ()
 ) -> list[Problem]:
