@@ -137,16 +137,15 @@ class StateStore(abc.ABC):
             out.setdefault(e.collection, {})[e.key] = e
         return out
 
-    @abc.abstractmethod
     def owner_of(self, provider: str, kind: str, remote_id: str) -> StateEntry | None:
         """The entry that holds this remote record, if any."""
+        return self.owners_of(provider, kind, [remote_id]).get(remote_id)
 
+    @abc.abstractmethod
     def owners_of(
         self, provider: str, kind: str, remote_ids: Iterable[str]
     ) -> dict[str, StateEntry]:
         """The entries that hold these remote records, by remote id (those held only)."""
-        found = {r: self.owner_of(provider, kind, r) for r in remote_ids}
-        return {r: e for r, e in found.items() if e is not None}
 
     @abc.abstractmethod
     def known_collections(self) -> list[KnownCollection]:

@@ -247,9 +247,6 @@ class SqlStore(StateStore):
         while rows := cur.fetchmany(5000):
             yield from rows
 
-    def owner_of(self, provider: str, kind: str, remote_id: str) -> StateEntry | None:
-        return self.owners_of(provider, kind, [remote_id]).get(remote_id)
-
     def owners_of(
         self, provider: str, kind: str, remote_ids: Iterable[str]
     ) -> dict[str, StateEntry]:
