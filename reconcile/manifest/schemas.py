@@ -183,49 +183,44 @@ def all_schemas() -> dict[str, dict[str, Any]]:
 
 
 def config_problems(value: Any, fallback: str) -> list[Problem]:
-    """Every way a reconcile.yaml breaks its schema. A sound file (every run's case) is
-    passed by a compiled validator; jsonschema, which reports each problem with its path
-    (and costs ~9 MB and 60 ms to import), is loaded only for a file with problems."""
-    import fastjsonschema
-
-    try:
-        _config_validator()(value)
-        return []
-    except fastjsonschema.JsonSchemaException:
-        return schema_problems(config_schema(), value, fallback)
-
-
-@functools.cache
-def _config_validator() -> Callable[[Any], Any]:
-    import fastjsonschema
-
-    # The schema's keywords (if/then, const, pattern, propertyNames) mean the same in
-    # draft 7, which fastjsonschema implements. Defaults are never filled in.
-    check: Callable[[Any], Any] = fastjsonschema.compile(config_schema(), use_default=False)
-    return check
+    """Every way a reconcile.yaml breaks its schema."""
+    return _checked(None, value, fallback)
 
 
 def envelope_problems(spec: kinds.KindSpec, value: Any, fallback: str) -> list[Problem]:
-    """Every way a manifest document's envelope (all but its items) breaks its kind's
-    schema; passed by a compiled validator when sound, as `config_problems` does."""
+    """Every way a manifest document's envelope (all but its items) breaks its kind's schema."""
+    return _checked(spec.name, value, fallback)
+
+
+def _schema_of(kind: str | None) -> dict[str, Any]:
+    """reconcile.yaml's schema (None), or the envelope schema of a kind."""
+    if kind is None:
+        return config_schema()
+    spec = kinds.get(kind)
+    assert spec is not None
+    return envelope_schema(spec, with_items=False)
+
+
+def _checked(kind: str | None, value: Any, fallback: str) -> list[Problem]:
+    """A sound document (every run's case) is passed by a compiled validator; jsonschema,
+    which reports each problem with its path (and costs ~9 MB and 50-60 ms to import with
+    its dependencies), is loaded only for a document with problems."""
     import fastjsonschema
 
     try:
-        _envelope_validator(spec.name)(value)
+        _compiled(kind)(value)
         return []
     except fastjsonschema.JsonSchemaException:
-        return schema_problems(envelope_schema(spec, with_items=False), value, fallback)
+        return schema_problems(_schema_of(kind), value, fallback)
 
 
 @functools.cache
-def _envelope_validator(kind: str) -> Callable[[Any], Any]:
+def _compiled(kind: str | None) -> Callable[[Any], Any]:
     import fastjsonschema
 
-    spec = kinds.get(kind)
-    assert spec is not None
-    check: Callable[[Any], Any] = fastjsonschema.compile(
-        envelope_schema(spec, with_items=False), use_default=False
-    )
+    # The schemas' keywords (if/then, const, pattern, propertyNames, enum) mean the same in
+    # draft 7, which fastjsonschema implements. Defaults are never filled in.
+    check: Callable[[Any], Any] = fastjsonschema.compile(_schema_of(kind), use_default=False)
     return check
 
 
