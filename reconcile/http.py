@@ -131,7 +131,7 @@ class VendorClient:
             all_headers.update(headers)
         request = httpx.Request(
             method,
-            path if "://" in path else self._base + path.lstrip("/"),
+            self._base + path.lstrip("/"),  # paths are relative (endpoints start with "/")
             content=content,
             params=params,
             headers=all_headers,
